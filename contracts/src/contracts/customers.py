@@ -1,0 +1,123 @@
+"""The customer record as other components see it: API models and the event-carried state.
+
+A person is e.g. a health-care professional or a retail consumer; an account is an organisation
+(a hospital, a pharmacy). Field names follow the seed manuals (shared/seeds 003, 004).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+CustomerKind = Literal["person", "account"]
+CustomerStatus = Literal["active", "suspended", "void"]
+CustomerType = Literal["prospect", "customer", "account"]
+ContactMethod = Literal["email", "sms", "phone", "mail", "fax", "none"]
+ContentType = Literal["short_text", "html", "text", "unknown"]
+Gender = Literal["female", "male", "other", "unknown"]
+MaritalStatus = Literal["single", "married", "divorced", "widowed", "partnered", "unknown"]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,24}$"),
+]
+MdmCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+]
+Brick = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line1: ShortText
+    line2: ShortText | None = None
+    city: Name | None = None
+    state: Name | None = None
+    province: Name | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 code"
+    )
+    brick: Brick | None = Field(default=None, description="The geographic sales unit it lies in")
+    primary: bool = False
+
+
+class CustomerFields(BaseModel):
+    """Every editable field of the customer record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: CustomerKind = "person"
+    customer_type: CustomerType = "customer"
+    salutation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    first_name: Name | None = None
+    middle_name: Name | None = None
+    last_name: Name | None = None
+    organization: ShortText | None = None
+    job_title: ShortText | None = None
+    date_of_birth: date | None = None
+    gender: Gender | None = None
+    marital_status: MaritalStatus | None = None
+    email: EmailStr | None = None
+    sms: PhoneNumber | None = None
+    phone: PhoneNumber | None = None
+    work_phone: PhoneNumber | None = None
+    alternate_phone: PhoneNumber | None = None
+    fax: PhoneNumber | None = None
+    preferred_contact_method: ContactMethod | None = None
+    content_type: ContentType = "unknown"
+    addresses: Annotated[list[Address], Field(max_length=20)] = []
+    alt_customer_id: ShortText | None = None
+    external: bool = False
+    external_reference: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _one_primary_address(self) -> CustomerFields:
+        if sum(1 for a in self.addresses if a.primary) > 1:
+            raise ValueError("at most one address can be primary")
+        if self.date_of_birth and self.date_of_birth > date.today():
+            raise ValueError("date_of_birth lies in the future")
+        return self
+
+
+class CustomerCreate(CustomerFields):
+    """A customer entered by hand (seed 004): needs an email address or an SMS number."""
+
+    mdm_code: MdmCode | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CustomerCreate:
+        # ctx["fields"] names the fields at fault in the problem details
+        if not self.email and not self.sms:
+            raise PydanticCustomError("contact_required",
+                                      "a customer needs an email address or an SMS number",
+                                      {"fields": ["email", "sms"]})
+        if self.kind == "person" and not (self.first_name or self.last_name):
+            raise PydanticCustomError("name_required", "a person needs a first or last name",
+                                      {"fields": ["first_name", "last_name"]})
+        if self.kind == "account" and not self.organization:
+            raise PydanticCustomError("organization_required",
+                                      "an account needs an organization name",
+                                      {"fields": ["organization"]})
+        return self
+
+
+class Customer(CustomerFields):
+    """The stored record as read by API clients and carried by customer events."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    version: int = Field(ge=1, description="Increases with every change; used for concurrency")
+    status: CustomerStatus = "active"
+    mdm_code: str | None = None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,49 @@
+"""Composition root of the gateway."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from servicekit import logging as cdp_logging
+from servicekit import problems
+from servicekit.runtime import CorrelationAndLimits
+
+from gateway import api
+from gateway.settings import GatewaySettings
+from gateway.upstream import Upstreams
+
+
+def build(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    cdp_logging.configure(settings.service_name, json=settings.log_json)
+    urls = {"customer": settings.customer_url, "segmentation": settings.segmentation_url,
+            "lists": settings.lists_url, "loyalty": settings.loyalty_url}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.upstreams = Upstreams(urls, settings.upstream_timeout_seconds)
+        yield
+        await app.state.upstreams.close()
+
+    app = FastAPI(title="Customer data platform", lifespan=lifespan,
+                  description="The one HTTP entry point. Every /api call needs a bearer token.")
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    app.include_router(api.router)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        states = await app.state.upstreams.readiness()
+        ok = all(states.values())
+        return JSONResponse({"status": "ready" if ok else "degraded", "services": states},
+                            status_code=200 if ok else 503)
+
+    return app

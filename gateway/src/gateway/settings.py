@@ -1,0 +1,12 @@
+from servicekit.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = "gateway"
+    http_port: int = 8080
+    customer_url: str = "http://127.0.0.1:8101"
+    segmentation_url: str = "http://127.0.0.1:8102"
+    lists_url: str = "http://127.0.0.1:8103"
+    loyalty_url: str = "http://127.0.0.1:8104"
+    upstream_timeout_seconds: float = 5.0
+    view_part_timeout_seconds: float = 1.0

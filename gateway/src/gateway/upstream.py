@@ -1,0 +1,63 @@
+"""Calls from the gateway to the services, forwarding the caller's token and correlation id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import Response
+from servicekit.auth import Identity
+from servicekit.logging import correlation_id
+from servicekit.problems import PROBLEM_JSON, Problem
+
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag")
+
+
+class Upstreams:
+    def __init__(self, urls: dict[str, str], timeout: float) -> None:
+        self._clients = {name: httpx.AsyncClient(base_url=url, timeout=timeout)
+                         for name, url in urls.items()}
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether each service answers its /ready check."""
+        states = {}
+        for name, client in self._clients.items():
+            try:
+                states[name] = (await client.get("/ready", timeout=1.0)).status_code == 200
+            except httpx.HTTPError:
+                states[name] = False
+        return states
+
+    def _headers(self, identity: Identity) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {identity.token}"}
+        cid = correlation_id.get()
+        if cid:
+            headers["x-correlation-id"] = cid
+        return headers
+
+    async def call(self, service: str, method: str, path: str, identity: Identity, *,
+                   json: Any = None, params: dict[str, Any] | None = None,
+                   timeout: float | None = None) -> httpx.Response:
+        client = self._clients[service]
+        try:
+            return await client.request(method, path, json=json, params=params,
+                                        headers=self._headers(identity),
+                                        timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+        except httpx.HTTPError as exc:
+            raise Problem(f"the {service} service did not answer: {type(exc).__name__}",
+                          status=503, code="service-unavailable",
+                          title="Service unavailable", service=service) from exc
+
+    async def forward(self, service: str, method: str, path: str, identity: Identity, *,
+                      json: Any = None, params: dict[str, Any] | None = None) -> Response:
+        """Relay a service's answer as it is (its problem details included)."""
+        upstream = await self.call(service, method, path, identity, json=json, params=params)
+        headers = {k: v for k, v in upstream.headers.items()
+                   if k.lower() in FORWARDED_RESPONSE_HEADERS and k.lower() != "content-type"}
+        media_type = upstream.headers.get("content-type", PROBLEM_JSON)
+        return Response(upstream.content, status_code=upstream.status_code, headers=headers,
+                        media_type=media_type)

@@ -1,0 +1,44 @@
+"""The Customer 360 view: one page-sized answer assembled from the services.
+
+The customer record is required (no record, no view); every other part is optional: a service
+that is down or slow gives that part ``{"status": "unavailable"}``, never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from servicekit.auth import Identity
+from servicekit.problems import Problem
+
+from gateway.upstream import Upstreams
+
+AVAILABLE, UNAVAILABLE, ABSENT = "available", "unavailable", "absent"
+
+
+async def _part(upstreams: Upstreams, service: str, path: str, identity: Identity,
+                timeout: float) -> dict[str, Any]:
+    try:
+        response = await upstreams.call(service, "GET", path, identity, timeout=timeout)
+    except Problem:
+        return {"status": UNAVAILABLE, "service": service}
+    if response.status_code == 404:
+        return {"status": ABSENT}
+    if response.status_code != 200:
+        return {"status": UNAVAILABLE, "service": service, "http_status": response.status_code}
+    return {"status": AVAILABLE, "data": response.json()}
+
+
+async def customer_360(upstreams: Upstreams, customer_id: str, identity: Identity,
+                       part_timeout: float) -> dict[str, Any]:
+    customer_call = upstreams.call("customer", "GET", f"/customers/{customer_id}", identity,
+                                   timeout=part_timeout)
+    loyalty_part = _part(upstreams, "loyalty", f"/members/{customer_id}", identity, part_timeout)
+    customer, loyalty = await asyncio.gather(customer_call, loyalty_part)
+    if customer.status_code != 200:
+        body = customer.json() if customer.content else {}
+        raise Problem(body.get("detail", "the customer could not be read"),
+                      status=customer.status_code, code=body.get("type", "").rsplit("/", 1)[-1]
+                      or "customer-unavailable", title=body.get("title", "Customer unavailable"))
+    return {"customer": customer.json(), "loyalty": loyalty}

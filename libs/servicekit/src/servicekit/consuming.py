@@ -1,0 +1,137 @@
+"""Batch consumers that commit only after the batch's effects are stored, and dead-letter what
+they cannot apply.
+
+Each record is decoded and validated on its own (a batch decoder that fails on one bad record
+would fail the whole batch before the handler runs). Records that are not a known, valid event go
+to ``<topic>.dlt`` with their original key, bytes and headers plus the error; the handler gets
+the rest and returns the ones it rejects on domain grounds, which are dead-lettered too. If the
+handler raises (the database is down, say), nothing is committed: every partition of the batch is
+rewound and the batch retried after a pause. Offsets are committed once per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from contracts.envelope import Envelope, EnvelopeError, decode
+from contracts.events import Event
+from contracts.topics import Topic
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaBroker, KafkaMessage
+from pydantic import ValidationError
+
+from servicekit import logging as cdp_logging
+from servicekit.messaging import OutgoingRecord, Publisher
+from servicekit.problems import validation_errors
+from servicekit.settings import ServiceSettings
+
+log = cdp_logging.get_logger(__name__)
+RETRY_PAUSE_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One decoded record: where it came from, its envelope and its validated event."""
+
+    record: ConsumerRecord
+    envelope: Envelope
+    event: Event
+
+    @property
+    def key(self) -> str | None:
+        return self.record.key.decode(errors="replace") if self.record.key else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    record: ConsumerRecord
+    reason: str
+
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Rejection]]]
+
+
+def decode_record(topic: Topic, record: ConsumerRecord) -> Delivery | Rejection:
+    try:
+        envelope = decode(record.headers, record.value)
+    except EnvelopeError as exc:
+        return Rejection(record, f"envelope: {exc}")
+    model = topic.event_model(envelope.type)
+    if model is None:
+        return Rejection(record, f"unknown event type {envelope.type!r} on {topic.name}")
+    try:
+        event = model.from_envelope(envelope)
+    except ValidationError as exc:
+        fields = "; ".join(f"{e['field']}: {e['message']}"
+                           for e in validation_errors(list(exc.errors())))
+        return Rejection(record, f"invalid {envelope.type}: {fields}")
+    return Delivery(record, envelope, event)
+
+
+def dead_letter(record: ConsumerRecord, reason: str, dlt_topic: str, group: str) -> OutgoingRecord:
+    headers = list(record.headers or ())
+    headers += [
+        ("dlt_reason", reason.encode()[:4000]),
+        ("dlt_original_topic", record.topic.encode()),
+        ("dlt_original_partition", str(record.partition).encode()),
+        ("dlt_original_offset", str(record.offset).encode()),
+        ("dlt_consumer_group", group.encode()),
+    ]
+    return OutgoingRecord(dlt_topic, record.key, record.value, headers)
+
+
+async def _raw(message: Any) -> Any:
+    """Leave the bodies alone: decoding is per record, in :func:`decode_record`."""
+    return None
+
+
+def subscribe_batch(
+    broker: KafkaBroker,
+    publisher: Publisher,
+    settings: ServiceSettings,
+    topic: Topic,
+    group: str,
+    handler: BatchHandler,
+) -> None:
+    """Register a batch subscriber for ``topic`` in consumer group ``group``."""
+    group_id = settings.group(group)
+    dlt_topic = settings.topic(topic.dead_letter)
+
+    @broker.subscriber(
+        settings.topic(topic.name),
+        group_id=group_id,
+        batch=True,
+        max_records=settings.consumer_max_records,
+        batch_timeout_ms=20,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw,
+        title=f"{group}:{topic.name}",
+    )
+    async def consume(body: Any, message: KafkaMessage = Context("message")) -> None:
+        records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
+        try:
+            decoded = [decode_record(topic, r) for r in records]
+            deliveries = [d for d in decoded if isinstance(d, Delivery)]
+            rejected = [d for d in decoded if isinstance(d, Rejection)]
+            if deliveries:
+                rejected += await handler(deliveries)
+            if rejected:
+                await publisher.publish(
+                    [dead_letter(r.record, r.reason, dlt_topic, group_id) for r in rejected])
+                for r in rejected:
+                    log.warning("dead-lettered a record", topic=r.record.topic,
+                                partition=r.record.partition, offset=r.record.offset,
+                                reason=r.reason)
+        except Exception as exc:
+            log.error("batch failed; rewinding to retry", topic=topic.name, records=len(records),
+                      error=repr(exc), trace=traceback.format_exc(limit=5))
+            await message.nack()
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            return
+        await message.ack()

@@ -1,0 +1,104 @@
+"""The in-document outbox: no event is lost without multi-document transactions.
+
+A change and the events it causes are one atomic single-document write: the update pushes the
+encoded events onto the document's ``outbox`` array. Right after the write the relay publishes
+them and pulls them off again. A crash in between leaves them in the document, where the sweep
+(at start-up and then at an interval) finds and publishes them. Events may therefore be published
+twice; every event carries its aggregate's version and consumers apply only newer versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bson import Binary
+from contracts.envelope import Envelope
+from pymongo.asynchronous.collection import AsyncCollection
+
+from servicekit import faults
+from servicekit.logging import get_logger
+from servicekit.messaging import OutgoingRecord, Publisher
+
+FIELD = "outbox"
+log = get_logger(__name__)
+
+
+def entry(topic: str, key: str, envelope: Envelope) -> dict[str, Any]:
+    """An outbox entry, ready to ``$push`` in the same update as the change."""
+    return {
+        "id": uuid.uuid4().hex,
+        "topic": topic,
+        "key": key,
+        "headers": [[name, Binary(value)] for name, value in envelope.headers()],
+        "value": Binary(envelope.body()),
+    }
+
+
+def _record(item: Mapping[str, Any]) -> OutgoingRecord:
+    return OutgoingRecord(
+        topic=item["topic"],
+        key=item["key"].encode(),
+        value=bytes(item["value"]),
+        headers=[(name, bytes(value)) for name, value in item["headers"]],
+    )
+
+
+class OutboxRelay:
+    """Publishes and clears the outbox entries of one collection."""
+
+    def __init__(self, collection: AsyncCollection, publisher: Publisher,
+                 sweep_seconds: float = 5.0, sweep_batch: int = 1000) -> None:
+        self._collection = collection
+        self._publisher = publisher
+        self._sweep_seconds = sweep_seconds
+        self._sweep_batch = sweep_batch
+        self._task: asyncio.Task[None] | None = None
+
+    async def deliver(self, pending: Mapping[Any, Iterable[Mapping[str, Any]]]) -> None:
+        """Publish the entries just written (document id -> entries), then clear them."""
+        entries = [(doc_id, item) for doc_id, items in pending.items() for item in items]
+        if not entries:
+            return
+        faults.crash_point(faults.AFTER_STORE)
+        await self._publisher.publish([_record(item) for _, item in entries])
+        faults.crash_point(faults.AFTER_PUBLISH)
+        await self._collection.update_many(
+            {"_id": {"$in": list(pending)}},
+            {"$pull": {FIELD: {"id": {"$in": [item["id"] for _, item in entries]}}}},
+        )
+
+    async def sweep(self) -> int:
+        """Publish whatever a crash left behind; returns how many entries it delivered."""
+        delivered = 0
+        while True:
+            docs = await self._collection.find(
+                {f"{FIELD}.0": {"$exists": True}}, {FIELD: 1}
+            ).to_list(self._sweep_batch)
+            if not docs:
+                return delivered
+            await self.deliver({doc["_id"]: doc[FIELD] for doc in docs})
+            delivered += sum(len(doc[FIELD]) for doc in docs)
+
+    async def start(self) -> None:
+        await self.sweep()
+        self._task = asyncio.create_task(self._sweep_forever(), name="outbox-sweep")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            try:
+                count = await self.sweep()
+                if count:
+                    log.warning("outbox sweep published leftovers", entries=count)
+            except Exception:
+                log.exception("outbox sweep failed; retrying at the next interval")

@@ -1,0 +1,104 @@
+"""RFC 9457 problem details: the one mapping from errors to HTTP responses.
+
+Domain code raises :class:`Problem` (or a subclass); validation errors name the field at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://cdp.example/problems/"
+
+
+class Problem(Exception):
+    """An error the caller can act on. ``code`` is a stable slug used in the problem type."""
+
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, status: int | None = None, code: str | None = None,
+                 title: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        if title is not None:
+            self.title = title
+        self.extensions = extensions
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body = {"type": TYPE_BASE + self.code, "title": self.title, "status": self.status,
+                "detail": self.detail, **self.extensions}
+        if instance:
+            body["instance"] = instance
+        return body
+
+
+class NotFound(Problem):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unauthorized(Problem):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(Problem):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(problem.body(str(request.url.path) if request else None),
+                        status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{field, message, type}``; ``field`` is a dotted path, or for a rule
+    over several fields the ones it names (``ctx["fields"]``), comma-separated."""
+    out = []
+    for err in errors:
+        path = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        named = (err.get("ctx") or {}).get("fields")
+        if named:
+            field = ",".join(f"{path}.{n}" if path else str(n) for n in named)
+        else:
+            field = path
+        out.append({"field": field or None, "message": err.get("msg"), "type": err.get("type")})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        fields = ", ".join(e["field"] or "body" for e in errors)
+        return problem_response(
+            Problem(f"invalid input: {fields}", status=422, code="validation-error",
+                    title="Invalid input", errors=errors),
+            request,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            Problem(str(exc.detail), status=exc.status_code, code=f"http-{exc.status_code}",
+                    title=str(exc.detail)),
+            request,
+        )

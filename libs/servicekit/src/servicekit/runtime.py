@@ -1,0 +1,176 @@
+"""One composition root shape for every service: what it connects to, and its HTTP app.
+
+Nothing connects at import time. ``create_app`` builds the FastAPI app whose lifespan starts the
+runtime (database, producer, outbox relays, then the consumers) and stops it in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit import faults, problems
+from servicekit import logging as cdp_logging
+from servicekit.database import make_client
+from servicekit.messaging import Publisher, make_broker
+from servicekit.outbox import OutboxRelay
+from servicekit.settings import ServiceSettings
+
+log = cdp_logging.get_logger(__name__)
+CORRELATION_HEADER = "x-correlation-id"
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """The live connections of one service process."""
+
+    def __init__(self, settings: ServiceSettings, *, consumes: bool = True) -> None:
+        self.settings = settings
+        self.mongo: AsyncMongoClient = make_client(settings)
+        self.db: AsyncDatabase = self.mongo[settings.database_name]
+        self.publisher = Publisher(settings)
+        self.broker: KafkaBroker | None = make_broker(settings) if consumes else None
+        self.relays: list[OutboxRelay] = []
+        self.started = False
+
+    def relay_for(self, collection_name: str) -> OutboxRelay:
+        relay = OutboxRelay(self.db[collection_name], self.publisher,
+                            sweep_seconds=self.settings.outbox_sweep_seconds)
+        self.relays.append(relay)
+        return relay
+
+    async def start(self, on_start: Sequence[Hook] = ()) -> None:
+        faults.arm(self.settings.fault_crash_at)
+        await self.mongo.admin.command("ping")
+        await self.publisher.start()
+        for hook in on_start:
+            await hook(self)
+        for relay in self.relays:
+            await relay.start()
+        if self.broker is not None:
+            await self.broker.start()
+        self.started = True
+        log.info("service started", database=self.settings.database_name)
+
+    async def stop(self) -> None:
+        self.started = False
+        if self.broker is not None:
+            await self.broker.stop()
+        for relay in self.relays:
+            await relay.stop()
+        await self.publisher.stop()
+        await self.mongo.close()
+        log.info("service stopped")
+
+    async def ready(self) -> dict[str, Any]:
+        await self.mongo.admin.command("ping")
+        return {"database": "ok", "consumers": "ok" if self.broker else "none"}
+
+
+class CorrelationAndLimits:
+    """ASGI middleware: a correlation id per request (echoed back), and a request body limit
+    (Starlette has none by default), answered with a 413 problem."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        cid = headers.get(CORRELATION_HEADER.encode(), b"").decode()[:64] or \
+            cdp_logging.new_correlation_id()
+        token = cdp_logging.correlation_id.set(cid)
+        too_large = problems.Problem(
+            f"request body exceeds {self.max_body_bytes} bytes", status=413,
+            code="payload-too-large", title="Payload too large")
+        try:
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                await problems.problem_response(too_large)(scope, receive, send)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise problems.Problem(too_large.detail, status=413,
+                                               code=too_large.code, title=too_large.title)
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"].append((CORRELATION_HEADER.encode(), cid.encode()))
+                await send(message)
+
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            cdp_logging.correlation_id.reset(token)
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    on_start: Sequence[Hook] = (),
+) -> FastAPI:
+    settings = runtime.settings
+    cdp_logging.configure(settings.service_name, json=settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(on_start)
+        yield
+        await runtime.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    problems.install(app)
+    app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    for router in routers:
+        app.include_router(router)
+
+    started = time.monotonic()
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "service": settings.service_name,
+                "uptime_s": round(time.monotonic() - started, 1)}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready(request: Request) -> JSONResponse:
+        if not runtime.started:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            checks = await runtime.ready()
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "error": repr(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", **checks})
+
+    return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service process; SIGTERM drains and stops it gracefully."""
+    import uvicorn
+
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                timeout_graceful_shutdown=15)

@@ -1,0 +1,40 @@
+"""Settings every service reads from the environment (prefix ``CDP_``), once, at start-up."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CDP_", extra="ignore")
+
+    service_name: str = "service"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    mongodb_url: str = "mongodb://127.0.0.1:27018/"
+    database: str = Field(default="", description="Defaults to cdp_<service_name>")
+    topic_prefix: str = Field(default="", description="Prepended to every topic name")
+    consumer_group_prefix: str = ""
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "cdp"
+    consumer_max_records: int = 1000
+    outbox_sweep_seconds: float = 5.0
+    max_body_bytes: int = 1_048_576
+    log_json: bool = True
+    fault_crash_at: str = Field(
+        default="", description="Test-only: crash (SIGKILL self) at this named point"
+    )
+
+    @property
+    def database_name(self) -> str:
+        return self.database or f"cdp_{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        return f"{self.consumer_group_prefix}{name}"

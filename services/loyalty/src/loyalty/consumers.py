@@ -1,0 +1,15 @@
+"""What the loyalty service consumes: customer events (enrollment and leaving the program)."""
+
+from __future__ import annotations
+
+from contracts.topics import CUSTOMER_EVENTS
+from servicekit.consuming import subscribe_batch
+from servicekit.runtime import ServiceRuntime
+
+from loyalty.handlers import LoyaltyService
+
+
+def subscribe(runtime: ServiceRuntime, loyalty: LoyaltyService) -> None:
+    assert runtime.broker is not None
+    subscribe_batch(runtime.broker, runtime.publisher, runtime.settings, CUSTOMER_EVENTS,
+                    group="loyalty-customers", handler=loyalty.on_customer_events)
