@@ -34,15 +34,21 @@ Brick = Annotated[
 ]
 
 
+# Models shared by events and API reads ignore unknown fields (producers may add some);
+# the API's input models (AddressInput, CustomerCreate) reject them with a 422.
+
+
 class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     line1: ShortText
     line2: ShortText | None = None
     city: Name | None = None
     state: Name | None = None
     province: Name | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = (
+        None
+    )
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
         default=None, description="ISO 3166-1 alpha-2 code"
     )
@@ -53,11 +59,13 @@ class Address(BaseModel):
 class CustomerFields(BaseModel):
     """Every editable field of the customer record."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     kind: CustomerKind = "person"
     customer_type: CustomerType = "customer"
-    salutation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    salutation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
+        None
+    )
     first_name: Name | None = None
     middle_name: Name | None = None
     last_name: Name | None = None
@@ -88,32 +96,44 @@ class CustomerFields(BaseModel):
         return self
 
 
+class AddressInput(Address):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class CustomerCreate(CustomerFields):
     """A customer entered by hand (seed 004): needs an email address or an SMS number."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
     mdm_code: MdmCode | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> CustomerCreate:
         # ctx["fields"] names the fields at fault in the problem details
         if not self.email and not self.sms:
-            raise PydanticCustomError("contact_required",
-                                      "a customer needs an email address or an SMS number",
-                                      {"fields": ["email", "sms"]})
+            raise PydanticCustomError(
+                "contact_required",
+                "a customer needs an email address or an SMS number",
+                {"fields": ["email", "sms"]},
+            )
         if self.kind == "person" and not (self.first_name or self.last_name):
-            raise PydanticCustomError("name_required", "a person needs a first or last name",
-                                      {"fields": ["first_name", "last_name"]})
+            raise PydanticCustomError(
+                "name_required",
+                "a person needs a first or last name",
+                {"fields": ["first_name", "last_name"]},
+            )
         if self.kind == "account" and not self.organization:
-            raise PydanticCustomError("organization_required",
-                                      "an account needs an organization name",
-                                      {"fields": ["organization"]})
+            raise PydanticCustomError(
+                "organization_required",
+                "an account needs an organization name",
+                {"fields": ["organization"]},
+            )
         return self
 
 
 class Customer(CustomerFields):
     """The stored record as read by API clients and carried by customer events."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str
     version: int = Field(ge=1, description="Increases with every change; used for concurrency")

@@ -71,12 +71,14 @@ def decode(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> Envelop
         except UnicodeDecodeError as exc:
             raise EnvelopeError(f"header {name} is not UTF-8") from exc
         if lowered.startswith(CE_PREFIX):
-            attributes[lowered[len(CE_PREFIX):]] = text
+            attributes[lowered[len(CE_PREFIX) :]] = text
         elif lowered == "content-type":
             content_type = text
     missing = [a for a in REQUIRED_ATTRIBUTES if not attributes.get(a)]
     if missing:
-        raise EnvelopeError(f"missing CloudEvents header(s): {', '.join('ce_' + m for m in missing)}")
+        raise EnvelopeError(
+            f"missing CloudEvents header(s): {', '.join('ce_' + m for m in missing)}"
+        )
     if attributes["specversion"] != SPEC_VERSION:
         raise EnvelopeError(f"unsupported ce_specversion {attributes['specversion']!r}")
     if content_type is not None and content_type.split(";")[0].strip() != CONTENT_TYPE:

@@ -75,8 +75,11 @@ def physical_topics(prefix: str = "", partitions: int | None = None) -> list[Phy
     """Every topic to create, dead-letter topics included (one partition each is plenty)."""
     created: list[PhysicalTopic] = []
     for topic in CATALOGUE:
-        created.append(PhysicalTopic(topic.physical(prefix), partitions or topic.partitions,
-                                     topic.retention_ms))
+        created.append(
+            PhysicalTopic(
+                topic.physical(prefix), partitions or topic.partitions, topic.retention_ms
+            )
+        )
         if topic.consumed:
             created.append(PhysicalTopic(prefix + topic.dead_letter, 1, 30 * DAY_MS))
     return created

@@ -19,8 +19,12 @@ from gateway.upstream import Upstreams
 def build(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     cdp_logging.configure(settings.service_name, json=settings.log_json)
-    urls = {"customer": settings.customer_url, "segmentation": settings.segmentation_url,
-            "lists": settings.lists_url, "loyalty": settings.loyalty_url}
+    urls = {
+        "customer": settings.customer_url,
+        "segmentation": settings.segmentation_url,
+        "lists": settings.lists_url,
+        "loyalty": settings.loyalty_url,
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -28,8 +32,11 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
         yield
         await app.state.upstreams.close()
 
-    app = FastAPI(title="Customer data platform", lifespan=lifespan,
-                  description="The one HTTP entry point. Every /api call needs a bearer token.")
+    app = FastAPI(
+        title="Customer data platform",
+        lifespan=lifespan,
+        description="The one HTTP entry point. Every /api call needs a bearer token.",
+    )
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
@@ -43,7 +50,9 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     async def ready() -> JSONResponse:
         states = await app.state.upstreams.readiness()
         ok = all(states.values())
-        return JSONResponse({"status": "ready" if ok else "degraded", "services": states},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "degraded", "services": states},
+            status_code=200 if ok else 503,
+        )
 
     return app

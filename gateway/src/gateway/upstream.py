@@ -15,8 +15,9 @@ FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag")
 
 class Upstreams:
     def __init__(self, urls: dict[str, str], timeout: float) -> None:
-        self._clients = {name: httpx.AsyncClient(base_url=url, timeout=timeout)
-                         for name, url in urls.items()}
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()
+        }
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -39,25 +40,57 @@ class Upstreams:
             headers["x-correlation-id"] = cid
         return headers
 
-    async def call(self, service: str, method: str, path: str, identity: Identity, *,
-                   json: Any = None, params: dict[str, Any] | None = None,
-                   timeout: float | None = None) -> httpx.Response:
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        identity: Identity,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
         client = self._clients[service]
         try:
-            return await client.request(method, path, json=json, params=params,
-                                        headers=self._headers(identity),
-                                        timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+            return await client.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=self._headers(identity),
+                timeout=timeout or httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.HTTPError as exc:
-            raise Problem(f"the {service} service did not answer: {type(exc).__name__}",
-                          status=503, code="service-unavailable",
-                          title="Service unavailable", service=service) from exc
+            raise Problem(
+                f"the {service} service did not answer: {type(exc).__name__}",
+                status=503,
+                code="service-unavailable",
+                title="Service unavailable",
+                service=service,
+            ) from exc
 
-    async def forward(self, service: str, method: str, path: str, identity: Identity, *,
-                      json: Any = None, params: dict[str, Any] | None = None) -> Response:
+    async def forward(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        identity: Identity,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Response:
         """Relay a service's answer as it is (its problem details included)."""
         upstream = await self.call(service, method, path, identity, json=json, params=params)
-        headers = {k: v for k, v in upstream.headers.items()
-                   if k.lower() in FORWARDED_RESPONSE_HEADERS and k.lower() != "content-type"}
+        headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() in FORWARDED_RESPONSE_HEADERS and k.lower() != "content-type"
+        }
         media_type = upstream.headers.get("content-type", PROBLEM_JSON)
-        return Response(upstream.content, status_code=upstream.status_code, headers=headers,
-                        media_type=media_type)
+        return Response(
+            upstream.content,
+            status_code=upstream.status_code,
+            headers=headers,
+            media_type=media_type,
+        )

@@ -17,8 +17,9 @@ from gateway.upstream import Upstreams
 AVAILABLE, UNAVAILABLE, ABSENT = "available", "unavailable", "absent"
 
 
-async def _part(upstreams: Upstreams, service: str, path: str, identity: Identity,
-                timeout: float) -> dict[str, Any]:
+async def _part(
+    upstreams: Upstreams, service: str, path: str, identity: Identity, timeout: float
+) -> dict[str, Any]:
     try:
         response = await upstreams.call(service, "GET", path, identity, timeout=timeout)
     except Problem:
@@ -30,15 +31,20 @@ async def _part(upstreams: Upstreams, service: str, path: str, identity: Identit
     return {"status": AVAILABLE, "data": response.json()}
 
 
-async def customer_360(upstreams: Upstreams, customer_id: str, identity: Identity,
-                       part_timeout: float) -> dict[str, Any]:
-    customer_call = upstreams.call("customer", "GET", f"/customers/{customer_id}", identity,
-                                   timeout=part_timeout)
+async def customer_360(
+    upstreams: Upstreams, customer_id: str, identity: Identity, part_timeout: float
+) -> dict[str, Any]:
+    customer_call = upstreams.call(
+        "customer", "GET", f"/customers/{customer_id}", identity, timeout=part_timeout
+    )
     loyalty_part = _part(upstreams, "loyalty", f"/members/{customer_id}", identity, part_timeout)
     customer, loyalty = await asyncio.gather(customer_call, loyalty_part)
     if customer.status_code != 200:
         body = customer.json() if customer.content else {}
-        raise Problem(body.get("detail", "the customer could not be read"),
-                      status=customer.status_code, code=body.get("type", "").rsplit("/", 1)[-1]
-                      or "customer-unavailable", title=body.get("title", "Customer unavailable"))
+        raise Problem(
+            body.get("detail", "the customer could not be read"),
+            status=customer.status_code,
+            code=body.get("type", "").rsplit("/", 1)[-1] or "customer-unavailable",
+            title=body.get("title", "Customer unavailable"),
+        )
     return {"customer": customer.json(), "loyalty": loyalty}

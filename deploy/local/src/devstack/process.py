@@ -87,10 +87,19 @@ def maven_classpath(project_dir: Path, name: str) -> list[Path]:
         build_log = out / "build.log"
         with build_log.open("wb") as log:
             result = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(project_dir / "pom.xml"),
-                 f"-DbuildDirectory={out / 'target'}", f"-DlibDirectory={out / 'lib'}",
-                 "package"],
-                stdout=log, stderr=subprocess.STDOUT, check=False,
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(project_dir / "pom.xml"),
+                    f"-DbuildDirectory={out / 'target'}",
+                    f"-DlibDirectory={out / 'lib'}",
+                    "package",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
             )
         if result.returncode != 0:
             raise ServerStartError(name, f"maven build exited {result.returncode}", build_log)
@@ -136,16 +145,13 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def wait_ready(
-        self, probe: Callable[[], bool], timeout: float, interval: float = 0.25
-    ) -> None:
+    def wait_ready(self, probe: Callable[[], bool], timeout: float, interval: float = 0.25) -> None:
         deadline = time.monotonic() + timeout
         last_error = "not ready"
         while time.monotonic() < deadline:
             if not self.alive():
                 code = self.popen.returncode if self.popen else None
-                raise ServerStartError(self.name, f"process exited with code {code}",
-                                       self.log_path)
+                raise ServerStartError(self.name, f"process exited with code {code}", self.log_path)
             try:
                 if probe():
                     return
@@ -153,8 +159,9 @@ class ServerProcess:
                 last_error = f"{type(exc).__name__}: {exc}"
             time.sleep(interval)
         self.stop()
-        raise ServerStartError(self.name, f"not ready after {timeout:.0f}s ({last_error})",
-                               self.log_path)
+        raise ServerStartError(
+            self.name, f"not ready after {timeout:.0f}s ({last_error})", self.log_path
+        )
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.alive():

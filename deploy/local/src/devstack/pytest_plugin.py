@@ -49,15 +49,17 @@ class Platform:
     def topic(self, name: str) -> str:
         return self.deployment.topic_prefix + name
 
-    def token(self, user: str = "tester", role: Role = "admin",
-              teams: list[str] | None = None) -> str:
+    def token(
+        self, user: str = "tester", role: Role = "admin", teams: list[str] | None = None
+    ) -> str:
         return mint_token(TEST_JWT_SECRET, user, role, teams)
 
     def auth(self, **kwargs: object) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(**kwargs)}"}  # type: ignore[arg-type]
 
-    def start(self, name: str, extra_env: dict[str, str] | None = None,
-              wait: bool = True) -> ServerProcess:
+    def start(
+        self, name: str, extra_env: dict[str, str] | None = None, wait: bool = True
+    ) -> ServerProcess:
         """(Re)start one service, e.g. with a fault armed; replaces a running one."""
         old = self.processes.get(name)
         if old is not None:
@@ -83,18 +85,30 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 @pytest.fixture(scope="session")
 def deployment(servers: Servers) -> Deployment:
     run = uuid.uuid4().hex[:8]
-    chosen = Deployment(servers, topic_prefix=f"t{run}.", database_prefix=f"t{run}_",
-                        consumer_group_prefix=f"t{run}.", jwt_secret=TEST_JWT_SECRET)
-    asyncio.run(create_topics(servers.kafka_bootstrap_servers, chosen.topic_prefix,
-                              partitions=int(os.environ.get("CDP_TEST_PARTITIONS", "3"))))
+    chosen = Deployment(
+        servers,
+        topic_prefix=f"t{run}.",
+        database_prefix=f"t{run}_",
+        consumer_group_prefix=f"t{run}.",
+        jwt_secret=TEST_JWT_SECRET,
+    )
+    asyncio.run(
+        create_topics(
+            servers.kafka_bootstrap_servers,
+            chosen.topic_prefix,
+            partitions=int(os.environ.get("CDP_TEST_PARTITIONS", "3")),
+        )
+    )
     return chosen
 
 
 @pytest.fixture(scope="session")
-def platform(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Platform]:
-    running = Platform(deployment, deployment.ports(fixed=False),
-                       tmp_path_factory.mktemp("service-logs"))
+def platform(
+    deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    running = Platform(
+        deployment, deployment.ports(fixed=False), tmp_path_factory.mktemp("service-logs")
+    )
     try:
         for name in BACKENDS:
             running.start(name, wait=False)
@@ -128,5 +142,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI", "").lower() == "true" and exitstatus == 0 and _e2e_passed == 0:
         session.config.get_terminal_writer().line(
-            "CI: no end-to-end test passed; a run without them is not green.", red=True)
+            "CI: no end-to-end test passed; a run without them is not green.", red=True
+        )
         session.exitstatus = 1

@@ -77,6 +77,11 @@ def provide(work_dir: Path) -> Iterator[Servers]:
             mongo_server = start_mongo(work_dir / "mongo")
             stack.callback(mongo_server.process.stop)
             mongo = mongo_server.url
-        origin = ("environment" if kafka_env and mongo_env
-                  else "testcontainers" if use_docker else "local")
+        origin = (
+            "environment"
+            if kafka_env and mongo_env
+            else "testcontainers"
+            if use_docker
+            else "local"
+        )
         yield Servers(kafka, mongo, origin)

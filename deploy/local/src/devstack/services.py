@@ -57,8 +57,12 @@ class Deployment:
 
 def service_process(name: str, env: Mapping[str, str], log_dir: Path) -> ServerProcess:
     module, _ = SERVICES[name]
-    return ServerProcess(name=name, argv=[sys.executable, "-m", module],
-                         log_path=log_dir / f"{name}.log", env=dict(env))
+    return ServerProcess(
+        name=name,
+        argv=[sys.executable, "-m", module],
+        log_path=log_dir / f"{name}.log",
+        env=dict(env),
+    )
 
 
 def wait_ready(process: ServerProcess, port: int, timeout: float = 60) -> None:

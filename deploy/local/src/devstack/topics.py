@@ -7,16 +7,24 @@ from aiokafka.errors import TopicAlreadyExistsError
 from contracts.topics import physical_topics
 
 
-async def create_topics(bootstrap_servers: str, prefix: str = "",
-                        partitions: int | None = None) -> list[str]:
+async def create_topics(
+    bootstrap_servers: str, prefix: str = "", partitions: int | None = None
+) -> list[str]:
     wanted = physical_topics(prefix, partitions)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        new = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
-                        topic_configs={"retention.ms": str(t.retention_ms)})
-               for t in wanted if t.name not in existing]
+        new = [
+            NewTopic(
+                t.name,
+                num_partitions=t.partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(t.retention_ms)},
+            )
+            for t in wanted
+            if t.name not in existing
+        ]
         if new:
             try:
                 await admin.create_topics(new)

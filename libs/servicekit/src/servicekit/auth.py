@@ -28,20 +28,38 @@ class Identity:
         return self.role == "admin" or team in self.teams
 
 
-def mint_token(secret: str, user: str, role: Role, teams: list[str] | None = None,
-               *, issuer: str = "cdp", ttl_seconds: int = 12 * 3600) -> str:
+def mint_token(
+    secret: str,
+    user: str,
+    role: Role,
+    teams: list[str] | None = None,
+    *,
+    issuer: str = "cdp",
+    ttl_seconds: int = 12 * 3600,
+) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     now = int(time.time())
-    claims = {"sub": user, "role": role, "teams": sorted(teams or []), "iss": issuer,
-              "iat": now, "exp": now + ttl_seconds}
+    claims = {
+        "sub": user,
+        "role": role,
+        "teams": sorted(teams or []),
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def verify_token(token: str, secret: str, issuer: str = "cdp") -> Identity:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer,
-                            options={"require": ["sub", "exp", "iss"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": ["sub", "exp", "iss"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
@@ -66,8 +84,9 @@ def bearer_token(request: Request) -> str:
 def current_identity(request: Request) -> Identity:
     """FastAPI dependency; the app's state holds the settings with the secret."""
     settings = request.app.state.settings
-    return verify_token(bearer_token(request), settings.jwt_secret.get_secret_value(),
-                        settings.jwt_issuer)
+    return verify_token(
+        bearer_token(request), settings.jwt_secret.get_secret_value(), settings.jwt_issuer
+    )
 
 
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]

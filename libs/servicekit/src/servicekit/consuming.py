@@ -67,8 +67,9 @@ def decode_record(topic: Topic, record: ConsumerRecord) -> Delivery | Rejection:
     try:
         event = model.from_envelope(envelope)
     except ValidationError as exc:
-        fields = "; ".join(f"{e['field']}: {e['message']}"
-                           for e in validation_errors(list(exc.errors())))
+        fields = "; ".join(
+            f"{e['field']}: {e['message']}" for e in validation_errors(list(exc.errors()))
+        )
         return Rejection(record, f"invalid {envelope.type}: {fields}")
     return Delivery(record, envelope, event)
 
@@ -123,14 +124,24 @@ def subscribe_batch(
                 rejected += await handler(deliveries)
             if rejected:
                 await publisher.publish(
-                    [dead_letter(r.record, r.reason, dlt_topic, group_id) for r in rejected])
+                    [dead_letter(r.record, r.reason, dlt_topic, group_id) for r in rejected]
+                )
                 for r in rejected:
-                    log.warning("dead-lettered a record", topic=r.record.topic,
-                                partition=r.record.partition, offset=r.record.offset,
-                                reason=r.reason)
+                    log.warning(
+                        "dead-lettered a record",
+                        topic=r.record.topic,
+                        partition=r.record.partition,
+                        offset=r.record.offset,
+                        reason=r.reason,
+                    )
         except Exception as exc:
-            log.error("batch failed; rewinding to retry", topic=topic.name, records=len(records),
-                      error=repr(exc), trace=traceback.format_exc(limit=5))
+            log.error(
+                "batch failed; rewinding to retry",
+                topic=topic.name,
+                records=len(records),
+                error=repr(exc),
+                trace=traceback.format_exc(limit=5),
+            )
             await message.nack()
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
             return

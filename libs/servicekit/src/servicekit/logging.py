@@ -39,8 +39,11 @@ def configure(service: str, json: bool = True, level: int = logging.INFO) -> Non
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

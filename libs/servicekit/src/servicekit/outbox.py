@@ -50,8 +50,13 @@ def _record(item: Mapping[str, Any]) -> OutgoingRecord:
 class OutboxRelay:
     """Publishes and clears the outbox entries of one collection."""
 
-    def __init__(self, collection: AsyncCollection, publisher: Publisher,
-                 sweep_seconds: float = 5.0, sweep_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection,
+        publisher: Publisher,
+        sweep_seconds: float = 5.0,
+        sweep_batch: int = 1000,
+    ) -> None:
         self._collection = collection
         self._publisher = publisher
         self._sweep_seconds = sweep_seconds

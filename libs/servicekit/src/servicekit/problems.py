@@ -23,8 +23,15 @@ class Problem(Exception):
     code = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, status: int | None = None, code: str | None = None,
-                 title: str | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if status is not None:
@@ -36,8 +43,13 @@ class Problem(Exception):
         self.extensions = extensions
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
-        body = {"type": TYPE_BASE + self.code, "title": self.title, "status": self.status,
-                "detail": self.detail, **self.extensions}
+        body = {
+            "type": TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extensions,
+        }
         if instance:
             body["instance"] = instance
         return body
@@ -61,8 +73,12 @@ class Forbidden(Problem):
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return JSONResponse(problem.body(str(request.url.path) if request else None),
-                        status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        problem.body(str(request.url.path) if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,15 +106,24 @@ def install(app: FastAPI) -> None:
         errors = validation_errors(list(exc.errors()))
         fields = ", ".join(e["field"] or "body" for e in errors)
         return problem_response(
-            Problem(f"invalid input: {fields}", status=422, code="validation-error",
-                    title="Invalid input", errors=errors),
+            Problem(
+                f"invalid input: {fields}",
+                status=422,
+                code="validation-error",
+                title="Invalid input",
+                errors=errors,
+            ),
             request,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(
-            Problem(str(exc.detail), status=exc.status_code, code=f"http-{exc.status_code}",
-                    title=str(exc.detail)),
+            Problem(
+                str(exc.detail),
+                status=exc.status_code,
+                code=f"http-{exc.status_code}",
+                title=str(exc.detail),
+            ),
             request,
         )

@@ -44,8 +44,11 @@ class ServiceRuntime:
         self.started = False
 
     def relay_for(self, collection_name: str) -> OutboxRelay:
-        relay = OutboxRelay(self.db[collection_name], self.publisher,
-                            sweep_seconds=self.settings.outbox_sweep_seconds)
+        relay = OutboxRelay(
+            self.db[collection_name],
+            self.publisher,
+            sweep_seconds=self.settings.outbox_sweep_seconds,
+        )
         self.relays.append(relay)
         return relay
 
@@ -90,12 +93,17 @@ class CorrelationAndLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        cid = headers.get(CORRELATION_HEADER.encode(), b"").decode()[:64] or \
-            cdp_logging.new_correlation_id()
+        cid = (
+            headers.get(CORRELATION_HEADER.encode(), b"").decode()[:64]
+            or cdp_logging.new_correlation_id()
+        )
         token = cdp_logging.correlation_id.set(cid)
         too_large = problems.Problem(
-            f"request body exceeds {self.max_body_bytes} bytes", status=413,
-            code="payload-too-large", title="Payload too large")
+            f"request body exceeds {self.max_body_bytes} bytes",
+            status=413,
+            code="payload-too-large",
+            title="Payload too large",
+        )
         try:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
@@ -109,8 +117,9 @@ class CorrelationAndLimits:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        raise problems.Problem(too_large.detail, status=413,
-                                               code=too_large.code, title=too_large.title)
+                        raise problems.Problem(
+                            too_large.detail, status=413, code=too_large.code, title=too_large.title
+                        )
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -152,8 +161,11 @@ def create_app(
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "service": settings.service_name,
-                "uptime_s": round(time.monotonic() - started, 1)}
+        return {
+            "status": "ok",
+            "service": settings.service_name,
+            "uptime_s": round(time.monotonic() - started, 1),
+        }
 
     @app.get("/ready", tags=["ops"])
     async def ready(request: Request) -> JSONResponse:
@@ -172,5 +184,10 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service process; SIGTERM drains and stops it gracefully."""
     import uvicorn
 
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                timeout_graceful_shutdown=15)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        timeout_graceful_shutdown=15,
+    )

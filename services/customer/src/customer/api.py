@@ -22,8 +22,9 @@ Customers = Annotated[CustomerService, Depends(service)]
 
 
 @router.post("", status_code=201, response_model=Customer)
-async def create_customer(body: CustomerCreate, customers: Customers,
-                          identity: CurrentIdentity) -> Customer:
+async def create_customer(
+    body: CustomerCreate, customers: Customers, identity: CurrentIdentity
+) -> Customer:
     return await customers.register(body)
 
 
@@ -32,15 +33,18 @@ class CustomerPage(BaseModel):
 
 
 @router.get("", response_model=CustomerPage)
-async def find_customers(customers: Customers, identity: CurrentIdentity,
-                         mdm_code: Annotated[str, Query(min_length=1, max_length=64)]
-                         ) -> CustomerPage:
+async def find_customers(
+    customers: Customers,
+    identity: CurrentIdentity,
+    mdm_code: Annotated[str, Query(min_length=1, max_length=64)],
+) -> CustomerPage:
     """Look a customer up by MDM code (the full search arrives with the customer issue)."""
     found = await customers.by_mdm_code(mdm_code)
     return CustomerPage(items=[found] if found else [])
 
 
 @router.get("/{customer_id}", response_model=Customer)
-async def get_customer(customer_id: str, customers: Customers,
-                       identity: CurrentIdentity) -> Customer:
+async def get_customer(
+    customer_id: str, customers: Customers, identity: CurrentIdentity
+) -> Customer:
     return await customers.get(customer_id)

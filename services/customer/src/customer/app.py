@@ -21,7 +21,8 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     async def create_indexes(_: ServiceRuntime) -> None:
         await store.create_indexes()
 
-    app = create_app(runtime, title="Customer master", routers=[api.router],
-                     on_start=[create_indexes])
+    app = create_app(
+        runtime, title="Customer master", routers=[api.router], on_start=[create_indexes]
+    )
     app.state.customers = customers
     return app

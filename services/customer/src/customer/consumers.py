@@ -11,5 +11,11 @@ from customer.handlers import CustomerService
 
 def subscribe(runtime: ServiceRuntime, customers: CustomerService) -> None:
     assert runtime.broker is not None
-    subscribe_batch(runtime.broker, runtime.publisher, runtime.settings, MDM_CUSTOMERS,
-                    group="customer-mdm-ingest", handler=customers.ingest_mdm)
+    subscribe_batch(
+        runtime.broker,
+        runtime.publisher,
+        runtime.settings,
+        MDM_CUSTOMERS,
+        group="customer-mdm-ingest",
+        handler=customers.ingest_mdm,
+    )

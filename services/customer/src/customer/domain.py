@@ -17,8 +17,7 @@ from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
 
 MDM_ID_NAMESPACE = uuid.UUID("0b9f5c4e-3a8e-4f63-9a57-6d1b3b0c2f10")
-SYSTEM_FIELDS = ("_id", "version", "status", "mdm_code", "mdm_version", "created_at",
-                 "updated_at")
+SYSTEM_FIELDS = ("_id", "version", "status", "mdm_code", "mdm_version", "created_at", "updated_at")
 
 
 class Stale(Exception):
@@ -37,8 +36,14 @@ def customer_id_for_mdm_code(mdm_code: str) -> str:
 
 def register(command: CustomerCreate, now: datetime) -> dict[str, Any]:
     record = command.model_dump(mode="json", exclude_none=True)
-    return {**record, "_id": str(uuid.uuid4()), "version": 1, "status": "active",
-            "created_at": now, "updated_at": now}
+    return {
+        **record,
+        "_id": str(uuid.uuid4()),
+        "version": 1,
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def to_customer(record: dict[str, Any]) -> Customer:
@@ -54,8 +59,11 @@ class Change:
     events: list[Event] = field(default_factory=list)
 
 
-def apply_mdm(record: dict[str, Any] | None, event: MdmCustomerUpserted | MdmCustomerDeactivated,
-              now: datetime) -> Change:
+def apply_mdm(
+    record: dict[str, Any] | None,
+    event: MdmCustomerUpserted | MdmCustomerDeactivated,
+    now: datetime,
+) -> Change:
     """Apply one MDM event to the current record (None if unknown). Raises Stale or
     UnknownCustomer when the event changes nothing."""
     if record is not None and record.get("mdm_version", -1) >= event.version:
@@ -63,23 +71,38 @@ def apply_mdm(record: dict[str, Any] | None, event: MdmCustomerUpserted | MdmCus
     if isinstance(event, MdmCustomerDeactivated):
         if record is None:
             raise UnknownCustomer(f"no customer with MDM code {event.mdm_code}")
-        updated = {**record, "status": "void", "mdm_version": event.version,
-                   "version": record["version"] + 1, "updated_at": now}
+        updated = {
+            **record,
+            "status": "void",
+            "mdm_version": event.version,
+            "version": record["version"] + 1,
+            "updated_at": now,
+        }
         change = Change(updated, record["version"])
         change.events.append(CustomerDeactivated(customer=to_customer(updated), origin="mdm"))
         return change
     fields = event.record.model_dump(mode="json", exclude_none=True)
     if record is None:
-        new = {**fields, "_id": customer_id_for_mdm_code(event.mdm_code), "version": 1,
-               "status": "active", "mdm_code": event.mdm_code, "mdm_version": event.version,
-               "created_at": now, "updated_at": now}
+        new = {
+            **fields,
+            "_id": customer_id_for_mdm_code(event.mdm_code),
+            "version": 1,
+            "status": "active",
+            "mdm_code": event.mdm_code,
+            "mdm_version": event.version,
+            "created_at": now,
+            "updated_at": now,
+        }
         change = Change(new, None)
         change.events.append(CustomerRegistered(customer=to_customer(new), origin="mdm"))
         return change
     kept = {k: v for k, v in record.items() if k in SYSTEM_FIELDS}
     updated = {**kept, **fields, "mdm_version": event.version}
-    changed = sorted(k for k in set(fields) | (set(record) - set(SYSTEM_FIELDS))
-                     if record.get(k) != updated.get(k))
+    changed = sorted(
+        k
+        for k in set(fields) | (set(record) - set(SYSTEM_FIELDS))
+        if record.get(k) != updated.get(k)
+    )
     if record.get("status") == "void":
         updated["status"] = "active"  # the master re-published it: it is live again
         changed.append("status")
@@ -88,6 +111,7 @@ def apply_mdm(record: dict[str, Any] | None, event: MdmCustomerUpserted | MdmCus
         return Change({**record, "mdm_version": event.version}, record["version"])
     updated.update(version=record["version"] + 1, updated_at=now)
     change = Change(updated, record["version"])
-    change.events.append(CustomerUpdated(customer=to_customer(updated), changed_fields=changed,
-                                         origin="mdm"))
+    change.events.append(
+        CustomerUpdated(customer=to_customer(updated), changed_fields=changed, origin="mdm")
+    )
     return change

@@ -34,23 +34,33 @@ class CustomerService:
     relay: OutboxRelay
     settings: ServiceSettings
 
-    def _entry(self, event: Event, customer_id: str, causation_id: str | None = None,
-               correlation: str | None = None) -> dict[str, Any]:
-        envelope = event.envelope(source=SOURCE, subject=customer_id,
-                                  correlation_id=correlation or correlation_id.get(),
-                                  causation_id=causation_id)
+    def _entry(
+        self,
+        event: Event,
+        customer_id: str,
+        causation_id: str | None = None,
+        correlation: str | None = None,
+    ) -> dict[str, Any]:
+        envelope = event.envelope(
+            source=SOURCE,
+            subject=customer_id,
+            correlation_id=correlation or correlation_id.get(),
+            causation_id=causation_id,
+        )
         return outbox.entry(self.settings.topic(CUSTOMER_EVENTS.name), customer_id, envelope)
 
     async def register(self, command: CustomerCreate) -> Customer:
         record = domain.register(command, datetime.now(UTC))
         customer = domain.to_customer(record)
-        entries = [self._entry(CustomerRegistered(customer=customer, origin="api"),
-                               record["_id"])]
+        entries = [self._entry(CustomerRegistered(customer=customer, origin="api"), record["_id"])]
         try:
             await self.store.insert(record, entries)
         except DuplicateMdmCode as exc:
-            raise Conflict(f"a customer with MDM code {command.mdm_code} already exists",
-                           code="duplicate-mdm-code", field="mdm_code") from exc
+            raise Conflict(
+                f"a customer with MDM code {command.mdm_code} already exists",
+                code="duplicate-mdm-code",
+                field="mdm_code",
+            ) from exc
         await self.relay.deliver({record["_id"]: entries})
         return customer
 
@@ -95,20 +105,26 @@ class CustomerService:
                         rejections[code].append(Rejection(delivery.record, str(exc)))
                         continue
                     record = change.record
-                    entries += [self._entry(e, record["_id"], delivery.envelope.id,
-                                            delivery.envelope.correlation_id or delivery.envelope.id)
-                                for e in change.events]
+                    entries += [
+                        self._entry(
+                            e,
+                            record["_id"],
+                            delivery.envelope.id,
+                            delivery.envelope.correlation_id or delivery.envelope.id,
+                        )
+                        for e in change.events
+                    ]
                     write = record
                 if write is not None:
                     removed = set(start or {}) - set(write)
                     writes.append((write, previous_version, entries, removed))
                     codes.append(code)
             lost = await self.store.write_changes(writes)
-            await self.relay.deliver({w[0]["_id"]: w[2] for i, w in enumerate(writes)
-                                      if i not in lost and w[2]})
+            await self.relay.deliver(
+                {w[0]["_id"]: w[2] for i, w in enumerate(writes) if i not in lost and w[2]}
+            )
             if not lost:
                 return [r for code_rejections in rejections.values() for r in code_rejections]
             pending = {codes[i]: pending[codes[i]] for i in lost}
             log.info("MDM writes raced with other changes; recomputing", customers=len(pending))
         raise RuntimeError(f"MDM batch kept racing with other writers for {len(pending)} customers")
-

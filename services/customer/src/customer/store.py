@@ -26,8 +26,9 @@ class CustomerStore:
         self.customers = db[CUSTOMERS]
 
     async def create_indexes(self) -> None:
-        await self.customers.create_index([("mdm_code", ASCENDING)], unique=True, sparse=True,
-                                          name="mdm_code_unique")
+        await self.customers.create_index(
+            [("mdm_code", ASCENDING)], unique=True, sparse=True, name="mdm_code_unique"
+        )
 
     async def get(self, customer_id: str) -> dict[str, Any] | None:
         return await self.customers.find_one({"_id": customer_id}, {OUTBOX: 0})
@@ -42,9 +43,7 @@ class CustomerStore:
         except DuplicateKeyError as exc:
             raise DuplicateMdmCode(record.get("mdm_code")) from exc
 
-    async def write_changes(
-        self, changes: Sequence[RecordWrite]
-    ) -> set[int]:
+    async def write_changes(self, changes: Sequence[RecordWrite]) -> set[int]:
         """Write the changes as one bulk of conditional upserts.
 
         Each write applies only if the stored version is still the one the change was computed

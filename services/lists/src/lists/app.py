@@ -1,4 +1,6 @@
-"""Composition root of the lists service. Its use cases arrive with their issue; for now it runs,
+"""Composition root of the lists service.
+
+Its use cases arrive with their issue; for now it runs,
 reports health and readiness, and owns its database."""
 
 from __future__ import annotations

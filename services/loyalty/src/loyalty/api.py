@@ -33,5 +33,6 @@ Loyalty = Annotated[LoyaltyService, Depends(service)]
 @router.get("/{customer_id}", response_model=Member)
 async def get_member(customer_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> Member:
     doc = await loyalty.member(customer_id)
-    return Member(customer_id=doc["_id"], **{k: doc[k] for k in Member.model_fields
-                                              if k != "customer_id"})
+    return Member(
+        customer_id=doc["_id"], **{k: doc[k] for k in Member.model_fields if k != "customer_id"}
+    )

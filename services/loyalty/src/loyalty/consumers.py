@@ -11,5 +11,11 @@ from loyalty.handlers import LoyaltyService
 
 def subscribe(runtime: ServiceRuntime, loyalty: LoyaltyService) -> None:
     assert runtime.broker is not None
-    subscribe_batch(runtime.broker, runtime.publisher, runtime.settings, CUSTOMER_EVENTS,
-                    group="loyalty-customers", handler=loyalty.on_customer_events)
+    subscribe_batch(
+        runtime.broker,
+        runtime.publisher,
+        runtime.settings,
+        CUSTOMER_EVENTS,
+        group="loyalty-customers",
+        handler=loyalty.on_customer_events,
+    )

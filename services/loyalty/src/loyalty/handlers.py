@@ -31,8 +31,9 @@ class LoyaltyService:
     async def member(self, customer_id: str) -> dict[str, Any]:
         member = await self.store.get_member(customer_id)
         if member is None:
-            raise NotFound(f"customer {customer_id} is not a loyalty member",
-                           code="member-not-found")
+            raise NotFound(
+                f"customer {customer_id} is not a loyalty member", code="member-not-found"
+            )
         return member
 
     async def on_customer_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
@@ -45,13 +46,18 @@ class LoyaltyService:
             if not isinstance(event, CustomerRegistered) or not domain.may_enroll(event.customer):
                 continue
             member = domain.new_member(event.customer, self.settings.base_tier, now)
-            enrolled = MemberEnrolled(customer_id=member["_id"],
-                                      referral_code=member["referral_code"],
-                                      tier=member["tier"], enrolled_at=now)
+            enrolled = MemberEnrolled(
+                customer_id=member["_id"],
+                referral_code=member["referral_code"],
+                tier=member["tier"],
+                enrolled_at=now,
+            )
             envelope = enrolled.envelope(
-                source=SOURCE, subject=member["_id"],
+                source=SOURCE,
+                subject=member["_id"],
                 correlation_id=delivery.envelope.correlation_id or delivery.envelope.id,
-                causation_id=delivery.envelope.id)
+                causation_id=delivery.envelope.id,
+            )
             entry = outbox.entry(self.settings.topic(LOYALTY_EVENTS.name), member["_id"], envelope)
             enrolments[member["_id"]] = (member, [entry])
         inserted = await self.store.enroll(list(enrolments.values()))

@@ -17,22 +17,32 @@ class LoyaltyStore:
         self.members = db[MEMBERS]
 
     async def create_indexes(self) -> None:
-        await self.members.create_index([("referral_code", ASCENDING)], unique=True,
-                                        name="referral_code_unique")
+        await self.members.create_index(
+            [("referral_code", ASCENDING)], unique=True, name="referral_code_unique"
+        )
 
     async def get_member(self, customer_id: str) -> dict[str, Any] | None:
         return await self.members.find_one({"_id": customer_id}, {OUTBOX: 0})
 
-    async def enroll(self, members: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
-                     ) -> set[str]:
+    async def enroll(
+        self, members: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
+    ) -> set[str]:
         """Insert members not enrolled yet (with their outbox entries); an existing member is
         left alone, so a redelivered registration changes nothing. Returns the ids inserted."""
         if not members:
             return set()
-        ops = [UpdateOne({"_id": member["_id"]},
-                         {"$setOnInsert": {**{k: v for k, v in member.items() if k != "_id"},
-                                           OUTBOX: entries}},
-                         upsert=True)
-               for member, entries in members]
+        ops = [
+            UpdateOne(
+                {"_id": member["_id"]},
+                {
+                    "$setOnInsert": {
+                        **{k: v for k, v in member.items() if k != "_id"},
+                        OUTBOX: entries,
+                    }
+                },
+                upsert=True,
+            )
+            for member, entries in members
+        ]
         result = await self.members.bulk_write(ops, ordered=False)
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
