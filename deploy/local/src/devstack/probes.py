@@ -9,8 +9,22 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 T = TypeVar("T")
+
+
+async def partitions_of(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, asked of the broker now (a consumer's metadata may be older)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0 or not described["partitions"]:
+        raise AssertionError(f"topic {topic} does not exist (error {described['error_code']})")
+    return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
 
 
 async def read_topic(
@@ -22,17 +36,12 @@ async def read_topic(
 ) -> list[ConsumerRecord]:
     """Every record of ``topic`` from the beginning, until ``until(records)`` holds (or the end
     of every partition is reached when no condition is given, or ``timeout`` passes)."""
+    partitions = await partitions_of(bootstrap_servers, topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        await consumer.topics()  # fetches fresh metadata, so a just-created topic is known
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            raise AssertionError(f"topic {topic} does not exist")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

@@ -21,7 +21,7 @@ from aiokafka import ConsumerRecord
 from contracts.envelope import Envelope, EnvelopeError, decode
 from contracts.events import Event
 from contracts.topics import Topic
-from faststream import AckPolicy, Context
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
@@ -114,7 +114,7 @@ def subscribe_batch(
         decoder=_raw,
         title=f"{group}:{topic.name}",
     )
-    async def consume(body: Any, message: KafkaMessage = Context("message")) -> None:
+    async def consume(body: Any, message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
         try:
             decoded = [decode_record(topic, r) for r in records]
