@@ -1,4 +1,4 @@
-"""The local Kafka broker: it serves, it keeps its data across a restart, and a failed start says why."""
+"""The local Kafka broker serves, keeps its data across a restart, and says why a start failed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from devstack.kafka import start_kafka
 from devstack.process import ServerStartError
 
