@@ -67,8 +67,9 @@ def java_executable() -> str:
 def maven_classpath(project_dir: Path, name: str) -> list[Path]:
     """Build ``project_dir`` (a pom that copies its dependencies) once per content hash.
 
-    Returns the jars to put on the classpath: the project's own jar (if it has sources) and every
-    dependency. Maven's own download cache (~/.m2) is reused across clones.
+    Returns the classpath: the classes compiled from the project's ``src/*.java`` (if any, with
+    plain ``javac``: no compiler plugin to download) and every dependency jar. Maven's own
+    download cache (~/.m2) is reused across clones.
     """
     digest = hashlib.sha256()
     for path in sorted(project_dir.rglob("*")):
@@ -103,12 +104,40 @@ def maven_classpath(project_dir: Path, name: str) -> list[Path]:
             )
         if result.returncode != 0:
             raise ServerStartError(name, f"maven build exited {result.returncode}", build_log)
+        _compile(sorted(project_dir.glob("src/*.java")), out, name)
         done.touch()
     jars = sorted((out / "lib").glob("*.jar"))
-    jars += sorted((out / "target").glob("*.jar"))
     if not jars:
         raise ServerStartError(name, f"maven build produced no jars in {out}")
-    return jars
+    classes = out / "classes"
+    return [classes, *jars] if classes.exists() else jars
+
+
+def _compile(sources: list[Path], out: Path, name: str) -> None:
+    if not sources:
+        return
+    javac = Path(java_executable()).resolve().with_name("javac")
+    if not javac.exists():
+        raise ServerStartError(name, f"no javac beside {java_executable()} (a JDK 17 is needed)")
+    log_path = out / "javac.log"
+    with log_path.open("wb") as log:
+        result = subprocess.run(
+            [
+                str(javac),
+                "--release",
+                "17",
+                "-d",
+                str(out / "classes"),
+                "-cp",
+                os.pathsep.join(str(jar) for jar in sorted((out / "lib").glob("*.jar"))),
+                *map(str, sources),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise ServerStartError(name, f"javac exited {result.returncode}", log_path)
 
 
 @dataclass
