@@ -6,69 +6,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from aiokafka import AIOKafkaProducer
-from cloudevents.core.bindings.kafka import to_binary_event
-from cloudevents.core.v1.event import CloudEvent
 from devstack.probes import eventually, header, read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def gateway(platform) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=platform.gateway_url, headers=platform.auth(), timeout=10
-    ) as client:
-        yield client
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def mdm_producer(platform) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=platform.deployment.servers.kafka_bootstrap_servers, acks="all"
-    )
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
-def mdm_upsert(code: str, version: int, **record: Any) -> CloudEvent:
-    return CloudEvent(
-        attributes={
-            "type": "cdp.mdm.CustomerUpserted",
-            "source": "erp/mdm-hub",
-            "id": str(uuid.uuid4()),
-            "subject": code,
-            "datacontenttype": "application/json",
-            "dataschema": "urn:cdp:schema:cdp.mdm.CustomerUpserted:1",
-        },
-        data={
-            "mdm_code": code,
-            "version": version,
-            "record": record,
-            "an_unknown_field": "consumers ignore it",
-        },
-    )
-
-
-async def send(producer: AIOKafkaProducer, topic: str, event: CloudEvent, key: str) -> None:
-    message = to_binary_event(event)
-    await producer.send_and_wait(
-        topic, message.value, key=key.encode(), headers=list(message.headers.items())
-    )
-
-
-async def find_by_mdm_code(gateway: httpx.AsyncClient, code: str) -> dict | None:
-    response = await gateway.get("/api/customers", params={"mdm_code": code})
-    assert response.status_code == 200, response.text
-    items = response.json()["items"]
-    return items[0] if items else None
 
 
 async def test_unauthenticated_calls_get_401_problem(platform) -> None:
@@ -156,20 +99,19 @@ async def test_360_of_unknown_customer_is_404(gateway) -> None:
 
 
 async def test_mdm_events_apply_idempotently_and_in_version_order(
-    platform, gateway, mdm_producer
+    platform, gateway, mdm, find_by_mdm_code
 ) -> None:
-    topic = platform.topic("mdm.customers")
     code = f"MDM-{uuid.uuid4().hex[:8]}"
-    v2 = mdm_upsert(code, 2, first_name="Maria", last_name="Popescu", email="m2@example.org")
-    await send(mdm_producer, topic, mdm_upsert(code, 1, first_name="Maria", last_name="P"), code)
-    await send(mdm_producer, topic, v2, code)
-    await send(mdm_producer, topic, v2, code)  # the same event again
-    await send(mdm_producer, topic, mdm_upsert(code, 1, first_name="Late", last_name="Old"), code)
+    v2 = mdm.upsert_event(code, 2, first_name="Maria", last_name="Popescu", email="m2@example.org")
+    await mdm.upsert(code, 1, first_name="Maria", last_name="P")
+    await mdm.send(v2, code)
+    await mdm.send(v2, code)  # the same event again
+    await mdm.upsert(code, 1, first_name="Late", last_name="Old")
     marker = f"MDM-{uuid.uuid4().hex[:8]}"  # published last on the same key: once it is applied,
-    await send(mdm_producer, topic, mdm_upsert(marker, 1, last_name="Marker"), code)  # all were
+    await mdm.send(mdm.upsert_event(marker, 1, last_name="Marker"), code)  # all were
 
-    await eventually(lambda: find_by_mdm_code(gateway, marker), what="the marker customer")
-    customer = await find_by_mdm_code(gateway, code)
+    await eventually(lambda: find_by_mdm_code(marker), what="the marker customer")
+    customer = await find_by_mdm_code(code)
     assert customer is not None
     assert (customer["last_name"], customer["email"], customer["version"]) == (
         "Popescu",
@@ -194,20 +136,19 @@ async def test_mdm_events_apply_idempotently_and_in_version_order(
 
 
 async def test_malformed_mdm_events_are_dead_lettered_and_the_partition_keeps_flowing(
-    platform, gateway, mdm_producer
+    platform, mdm, find_by_mdm_code
 ) -> None:
-    topic = platform.topic("mdm.customers")
+    topic = mdm.topic
     key = f"BAD-{uuid.uuid4().hex[:8]}"
-    await mdm_producer.send_and_wait(
+    await mdm.producer.send_and_wait(
         topic, b"\x00not json", key=key.encode(), headers=[("ce_specversion", b"1.0")]
     )
-    invalid = mdm_upsert(key, -5, first_name="Neg")  # a negative version is invalid
-    await send(mdm_producer, topic, invalid, key)
-    good = mdm_upsert(key, 1, first_name="Good", last_name="Record")
-    await send(mdm_producer, topic, good, key)
+    invalid = mdm.upsert_event(key, -5, first_name="Neg")  # a negative version is invalid
+    await mdm.send(invalid, key)
+    await mdm.upsert(key, 1, first_name="Good", last_name="Record")
 
     customer = await eventually(
-        lambda: find_by_mdm_code(gateway, key), what="the valid event after two bad ones"
+        lambda: find_by_mdm_code(key), what="the valid event after two bad ones"
     )
     assert customer["first_name"] == "Good"
 

@@ -90,14 +90,29 @@ class CustomerFields(BaseModel):
     @model_validator(mode="after")
     def _one_primary_address(self) -> CustomerFields:
         if sum(1 for a in self.addresses if a.primary) > 1:
-            raise ValueError("at most one address can be primary")
+            raise PydanticCustomError(
+                "one_primary_address",
+                "at most one address can be primary",
+                {"fields": ["addresses"]},
+            )
         if self.date_of_birth and self.date_of_birth > date.today():
-            raise ValueError("date_of_birth lies in the future")
+            raise PydanticCustomError(
+                "date_in_future", "date_of_birth lies in the future", {"fields": ["date_of_birth"]}
+            )
         return self
 
 
 class AddressInput(Address):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerEdit(CustomerFields):
+    """A customer's editable fields after a partial update (PATCH): the stored fields with the
+    request's fields laid over them (``null`` clears a field), validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
 
 
 class CustomerCreate(CustomerFields):

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.customer_events import CustomerDeactivated, CustomerRegistered, CustomerUpdated
+from contracts.customer_events import (
+    CustomerDeactivated,
+    CustomerErased,
+    CustomerRegistered,
+    CustomerUpdated,
+)
 from contracts.events import Event
 from contracts.loyalty_events import MemberEnrolled
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
@@ -50,7 +55,7 @@ MDM_CUSTOMERS = Topic(
 CUSTOMER_EVENTS = Topic(
     name="customer.events",
     key="customer id",
-    events=(CustomerRegistered, CustomerUpdated, CustomerDeactivated),
+    events=(CustomerRegistered, CustomerUpdated, CustomerDeactivated, CustomerErased),
     partitions=12,
     description="Every change of a customer record, with the record's state after it",
 )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from contracts.customers import Customer, CustomerCreate
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from servicekit.auth import CurrentIdentity
 
-from gateway.upstream import Upstreams
+from gateway.upstream import API_PREFIX, Upstreams
 from gateway.view import customer_360
 
-router = APIRouter(prefix="/api", tags=["customers"])
+router = APIRouter(prefix=API_PREFIX, tags=["customers"])
+IfMatch = Annotated[
+    str | None,
+    Header(alias="if-match", description='The version you read, as its ETag: "3"'),
+]
+
+
+def if_match_header(if_match: str | None) -> dict[str, str]:
+    return {"if-match": if_match} if if_match is not None else {}
 
 
 def upstreams(request: Request) -> Upstreams:
@@ -56,6 +64,80 @@ async def find_customers(
 @router.get("/customers/{customer_id}", response_model=Customer)
 async def get_customer(customer_id: str, services: Services, identity: CurrentIdentity) -> Response:
     return await services.forward("customer", "GET", f"/customers/{customer_id}", identity)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response_model=Customer,
+    responses={
+        409: {"description": "The record changed since the version in If-Match"},
+        422: {"description": "Invalid field values (problem details name the fields)"},
+        428: {"description": "No If-Match header"},
+    },
+)
+async def edit_customer(
+    customer_id: str,
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            description="The fields to change; null clears a field; unknown fields get 422",
+            examples=[{"email": "new@example.org", "fax": None}],
+        ),
+    ],
+    services: Services,
+    identity: CurrentIdentity,
+    if_match: IfMatch = None,
+) -> Response:
+    return await services.forward(
+        "customer",
+        "PATCH",
+        f"/customers/{customer_id}",
+        identity,
+        json=patch,
+        headers=if_match_header(if_match),
+    )
+
+
+@router.post("/customers/{customer_id}/{action}", response_model=Customer)
+async def change_status(
+    customer_id: str,
+    action: Literal["suspend", "reactivate", "void"],
+    services: Services,
+    identity: CurrentIdentity,
+    if_match: IfMatch = None,
+) -> Response:
+    """Suspend, reactivate or void a customer; If-Match is optional here."""
+    return await services.forward(
+        "customer",
+        "POST",
+        f"/customers/{customer_id}/{action}",
+        identity,
+        headers=if_match_header(if_match),
+    )
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+async def erase_customer(
+    customer_id: str, services: Services, identity: CurrentIdentity
+) -> Response:
+    """Erase a customer everywhere (privacy request; manager or admin)."""
+    return await services.forward("customer", "DELETE", f"/customers/{customer_id}", identity)
+
+
+@router.get("/customers/{customer_id}/history")
+async def customer_history(
+    customer_id: str,
+    services: Services,
+    identity: CurrentIdentity,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    params: dict[str, Any] = {"limit": limit}
+    if before_version is not None:
+        params["before_version"] = before_version
+    return await services.forward(
+        "customer", "GET", f"/customers/{customer_id}/history", identity, params=params
+    )
 
 
 @router.get("/customers/{customer_id}/360")

@@ -11,6 +11,7 @@ from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
 
 FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag")
+API_PREFIX = "/api"
 
 
 class Upstreams:
@@ -49,6 +50,7 @@ class Upstreams:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
         client = self._clients[service]
@@ -58,7 +60,7 @@ class Upstreams:
                 path,
                 json=json,
                 params=params,
-                headers=self._headers(identity),
+                headers={**(headers or {}), **self._headers(identity)},
                 timeout=timeout or httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
@@ -79,14 +81,20 @@ class Upstreams:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
-        """Relay a service's answer as it is (its problem details included)."""
-        upstream = await self.call(service, method, path, identity, json=json, params=params)
+        """Relay a service's answer as it is (its problem details included); a Location the
+        service gives is made a gateway path."""
+        upstream = await self.call(
+            service, method, path, identity, json=json, params=params, headers=headers
+        )
         headers = {
             k: v
             for k, v in upstream.headers.items()
             if k.lower() in FORWARDED_RESPONSE_HEADERS and k.lower() != "content-type"
         }
+        if headers.get("location", "").startswith("/"):
+            headers["location"] = API_PREFIX + headers["location"]
         media_type = upstream.headers.get("content-type", PROBLEM_JSON)
         return Response(
             upstream.content,

@@ -9,6 +9,7 @@ from contracts.customer_events import CustomerDeactivated, CustomerRegistered, C
 from contracts.customers import CustomerCreate, CustomerFields
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
 from customer import domain
+from servicekit.problems import Conflict, Invalid
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -34,7 +35,11 @@ def test_newer_version_updates_and_names_the_changed_fields() -> None:
     assert "email" not in change.record, "a field the master dropped is dropped"
     (event,) = change.events
     assert isinstance(event, CustomerUpdated)
-    assert event.changed_fields == ["email", "last_name"]
+    assert event.changed_fields == ["last_name", "email"]  # in the record's field order
+    assert [(c.field, c.old, c.new) for c in event.changes] == [
+        ("last_name", "Pop", "Popa"),
+        ("email", "a@example.org", None),
+    ]
 
 
 @pytest.mark.parametrize("version", [1, 0])
@@ -67,7 +72,77 @@ def test_deactivating_an_unknown_customer_is_rejected() -> None:
 
 
 def test_manual_registration_needs_email_or_sms() -> None:
-    record = domain.register(CustomerCreate(last_name="Pop", sms="+40 712 345 678"), NOW)
+    change = domain.register(CustomerCreate(last_name="Pop", sms="+40 712 345 678"), NOW, "user:u")
+    record = change.record
     assert record["version"] == 1 and record["status"] == "active"
+    (event,) = change.events
+    assert isinstance(event, CustomerRegistered) and event.changed_by == "user:u"
+    assert {c.field: c.new for c in event.changes}["sms"] == "+40 712 345 678"
     with pytest.raises(ValueError, match="email address or an SMS number"):
         CustomerCreate(last_name="Pop")
+
+
+def manual(**fields: object) -> dict:
+    command = CustomerCreate.model_validate(
+        {"last_name": "Pop", "sms": "+40 712 345 678", **fields}
+    )
+    return domain.register(command, NOW, "user:u").record
+
+
+def test_edit_lays_the_patch_over_the_record_and_null_clears_a_field() -> None:
+    record = manual(fax="+40 21 000 0000", first_name="Ana")
+    change = domain.edit(record, {"first_name": "Anca", "fax": None}, NOW, "user:e")
+    assert change.record["first_name"] == "Anca" and "fax" not in change.record
+    assert change.record["version"] == 2 and change.previous_version == 1
+    (event,) = change.events
+    assert isinstance(event, CustomerUpdated) and event.changed_by == "user:e"
+    assert [(c.field, c.old, c.new) for c in event.changes] == [
+        ("first_name", "Ana", "Anca"),
+        ("fax", "+40 21 000 0000", None),
+    ]
+
+
+def test_edit_that_changes_nothing_is_no_change() -> None:
+    record = manual(first_name="Ana")
+    change = domain.edit(record, {"first_name": "Ana"}, NOW, "user:e")
+    assert change.events == [] and change.record is record
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"gender": "robot"}, "gender"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
+        ({"nickname": "x"}, "nickname"),
+        ({"kind": None}, "kind"),
+        (
+            {"addresses": [{"line1": "a", "primary": True}, {"line1": "b", "primary": True}]},
+            "addresses",
+        ),
+    ],
+)
+def test_edit_rejects_bad_values_naming_the_field(patch: dict, field: str) -> None:
+    with pytest.raises(Invalid) as failure:
+        domain.edit(manual(), patch, NOW, "user:e")
+    assert [e["field"] for e in failure.value.extensions["errors"]] == [field]
+
+
+def test_a_void_customer_is_not_edited() -> None:
+    void = domain.set_status(manual(), "void", NOW, "user:e").record
+    with pytest.raises(Conflict):
+        domain.edit(void, {"first_name": "X"}, NOW, "user:e")
+
+
+def test_status_transitions_and_their_events() -> None:
+    record = manual()
+    suspended = domain.set_status(record, "suspended", NOW, "user:e")
+    assert isinstance(suspended.events[0], CustomerUpdated)
+    assert suspended.events[0].changed_fields == ["status"]
+    void = domain.set_status(suspended.record, "void", NOW, "user:e")
+    assert isinstance(void.events[0], CustomerDeactivated)
+    assert domain.set_status(void.record, "void", NOW, "user:e").events == []
+    with pytest.raises(Conflict):
+        domain.set_status(void.record, "suspended", NOW, "user:e")
+    active = domain.set_status(void.record, "active", NOW, "user:e")
+    assert active.record["status"] == "active" and active.record["version"] == 4

@@ -61,6 +61,21 @@ async def read_topic(
         await consumer.stop()
 
 
+async def committed_past(
+    bootstrap_servers: str, group: str, topic: str, partition: int, offset: int
+) -> bool:
+    """Whether consumer group ``group`` has committed beyond ``offset`` on that partition, i.e.
+    stored the effect of that record (our consumers commit only after storing)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    position = offsets.get(TopicPartition(topic, partition))
+    return position is not None and position.offset > offset
+
+
 async def eventually(
     check: Callable[[], Awaitable[T | None]],
     *,

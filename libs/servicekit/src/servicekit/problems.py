@@ -71,6 +71,18 @@ class Forbidden(Problem):
     status, code, title = 403, "forbidden", "Not allowed"
 
 
+class Invalid(Problem):
+    """Input that breaks a rule; ``errors`` lists ``{field, message, type}``."""
+
+    status, code, title = 422, "validation-error", "Invalid input"
+
+    @classmethod
+    def from_errors(cls, errors: list[dict[str, Any]]) -> Invalid:
+        listed = validation_errors(errors)
+        fields = ", ".join(e["field"] or "body" for e in listed)
+        return cls(f"invalid input: {fields}", errors=listed)
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     return JSONResponse(
@@ -103,18 +115,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(list(exc.errors()))
-        fields = ", ".join(e["field"] or "body" for e in errors)
-        return problem_response(
-            Problem(
-                f"invalid input: {fields}",
-                status=422,
-                code="validation-error",
-                title="Invalid input",
-                errors=errors,
-            ),
-            request,
-        )
+        return problem_response(Invalid.from_errors(list(exc.errors())), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

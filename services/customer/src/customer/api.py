@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from contracts.customers import Customer, CustomerCreate
-from fastapi import APIRouter, Depends, Query, Request
+from contracts.customer_events import FieldChange
+from contracts.customers import Customer, CustomerCreate, CustomerStatus
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
-from servicekit.auth import CurrentIdentity
+from servicekit.auth import CurrentIdentity, Identity
+from servicekit.problems import Forbidden, Problem
 
 from customer.handlers import CustomerService
 
@@ -21,11 +24,47 @@ def service(request: Request) -> CustomerService:
 Customers = Annotated[CustomerService, Depends(service)]
 
 
+def etag(customer: Customer) -> str:
+    return f'"{customer.version}"'
+
+
+def expected_version(if_match: str | None, required: bool) -> int | None:
+    """The version an ``If-Match: "<version>"`` header names (a weak ``W/`` prefix is allowed)."""
+    if if_match is None:
+        if required:
+            raise Problem(
+                'send If-Match: "<version>" with the version you read (its ETag)',
+                status=428,
+                code="precondition-required",
+                title="Precondition required",
+                field="If-Match",
+            )
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(
+            f'If-Match must be a quoted version number such as "3", not {if_match!r}',
+            code="bad-if-match",
+            field="If-Match",
+        )
+    return int(value)
+
+
+IfMatch = Annotated[str | None, Header(alias="if-match")]
+
+
+def answer(customer: Customer, response: Response) -> Customer:
+    response.headers["ETag"] = etag(customer)
+    return customer
+
+
 @router.post("", status_code=201, response_model=Customer)
 async def create_customer(
-    body: CustomerCreate, customers: Customers, identity: CurrentIdentity
+    body: CustomerCreate, customers: Customers, identity: CurrentIdentity, response: Response
 ) -> Customer:
-    return await customers.register(body)
+    customer = await customers.register(body, identity)
+    response.headers["Location"] = f"/customers/{customer.id}"
+    return answer(customer, response)
 
 
 class CustomerPage(BaseModel):
@@ -45,6 +84,98 @@ async def find_customers(
 
 @router.get("/{customer_id}", response_model=Customer)
 async def get_customer(
-    customer_id: str, customers: Customers, identity: CurrentIdentity
+    customer_id: str, customers: Customers, identity: CurrentIdentity, response: Response
 ) -> Customer:
-    return await customers.get(customer_id)
+    return answer(await customers.get(customer_id), response)
+
+
+@router.patch(
+    "/{customer_id}",
+    response_model=Customer,
+    responses={
+        409: {"description": "The record changed since the version in If-Match"},
+        422: {"description": "Invalid field values (problem details name the fields)"},
+        428: {"description": "No If-Match header"},
+    },
+)
+async def edit_customer(
+    customer_id: str,
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            description="The fields to change, as in the customer record; null clears a field. "
+            "Unknown fields are rejected.",
+            examples=[{"email": "new@example.org", "fax": None}],
+        ),
+    ],
+    customers: Customers,
+    identity: CurrentIdentity,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Customer:
+    version = expected_version(if_match, required=True)
+    assert version is not None
+    return answer(await customers.edit(customer_id, patch, version, identity), response)
+
+
+def _status_route(path: str, status: CustomerStatus, summary: str) -> None:
+    @router.post(f"/{{customer_id}}/{path}", response_model=Customer, summary=summary)
+    async def change_status(
+        customer_id: str,
+        customers: Customers,
+        identity: CurrentIdentity,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> Customer:
+        version = expected_version(if_match, required=False)
+        customer = await customers.set_status(customer_id, status, identity, version)
+        return answer(customer, response)
+
+
+_status_route("suspend", "suspended", "Suspend a customer (kept, but out of marketing)")
+_status_route("reactivate", "active", "Make a suspended or void customer active again")
+_status_route("void", "void", "Void (deactivate) a customer")
+
+
+@router.delete("/{customer_id}", status_code=204, summary="Erase a customer (privacy request)")
+async def erase_customer(
+    customer_id: str, customers: Customers, identity: CurrentIdentity
+) -> Response:
+    require_manager(identity)
+    await customers.erase(customer_id, identity)
+    return Response(status_code=204)
+
+
+def require_manager(identity: Identity) -> None:
+    if identity.role not in ("manager", "admin"):
+        raise Forbidden("erasing a customer needs the manager or admin role", code="role-required")
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    at: datetime
+    event: str
+    origin: str
+    changed_by: str | None
+    changes: list[FieldChange]
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEntry]
+    next_before_version: int | None = None
+
+
+@router.get("/{customer_id}/history", response_model=HistoryPage)
+async def customer_history(
+    customer_id: str,
+    customers: Customers,
+    identity: CurrentIdentity,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_version: Annotated[int | None, Query(ge=1)] = None,
+) -> HistoryPage:
+    """Every change, newest first: field, old and new value, when, and who or which MDM event.
+    Page on with ``before_version=<next_before_version>``."""
+    entries = await customers.history(customer_id, limit + 1, before_version)
+    page = [HistoryEntry.model_validate(e) for e in entries[:limit]]
+    more = len(entries) > limit
+    return HistoryPage(items=page, next_before_version=page[-1].version if more else None)

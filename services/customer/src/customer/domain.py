@@ -1,4 +1,5 @@
-"""Customer rules as plain Python: what a registration or an MDM event does to a record.
+"""Customer rules as plain Python: what a registration, an edit, a status change or an MDM event
+does to a record, and which events say so.
 
 A record here is the stored dict minus its outbox. ``version`` counts every change (optimistic
 concurrency, event ordering); ``mdm_version`` is the master's own version of the MDM fields.
@@ -7,17 +8,41 @@ concurrency, event ordering); ``mdm_version`` is the master's own version of the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts.customer_events import CustomerDeactivated, CustomerRegistered, CustomerUpdated
-from contracts.customers import Customer, CustomerCreate
+from contracts.customer_events import (
+    CustomerDeactivated,
+    CustomerRegistered,
+    CustomerUpdated,
+    FieldChange,
+    Origin,
+)
+from contracts.customers import (
+    Customer,
+    CustomerCreate,
+    CustomerEdit,
+    CustomerFields,
+    CustomerStatus,
+)
 from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
+from pydantic import ValidationError
+from servicekit.problems import Conflict, Invalid
 
 MDM_ID_NAMESPACE = uuid.UUID("0b9f5c4e-3a8e-4f63-9a57-6d1b3b0c2f10")
 SYSTEM_FIELDS = ("_id", "version", "status", "mdm_code", "mdm_version", "created_at", "updated_at")
+EDITABLE_FIELDS = tuple(CustomerFields.model_fields)
+# What history and events report as changed: the editable fields plus these.
+TRACKED_FIELDS = (*EDITABLE_FIELDS, "status", "mdm_code")
+# Which status changes a user may make, and the event that reports each.
+TRANSITIONS: dict[CustomerStatus, tuple[CustomerStatus, ...]] = {
+    "active": ("suspended", "void"),
+    "suspended": ("active", "void"),
+    "void": ("active",),
+}
 
 
 class Stale(Exception):
@@ -34,20 +59,17 @@ def customer_id_for_mdm_code(mdm_code: str) -> str:
     return str(uuid.uuid5(MDM_ID_NAMESPACE, mdm_code))
 
 
-def register(command: CustomerCreate, now: datetime) -> dict[str, Any]:
-    record = command.model_dump(mode="json", exclude_none=True)
-    return {
-        **record,
-        "_id": str(uuid.uuid4()),
-        "version": 1,
-        "status": "active",
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 def to_customer(record: dict[str, Any]) -> Customer:
     return Customer.model_validate({**record, "id": record["_id"]})
+
+
+def changes_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[FieldChange]:
+    old = old or {}
+    return [
+        FieldChange(field=name, old=old.get(name), new=new.get(name))
+        for name in TRACKED_FIELDS
+        if old.get(name) != new.get(name)
+    ]
 
 
 @dataclass
@@ -59,10 +81,91 @@ class Change:
     events: list[Event] = field(default_factory=list)
 
 
+def _next(record: dict[str, Any], now: datetime, **changes: Any) -> dict[str, Any]:
+    return {**record, **changes, "version": record["version"] + 1, "updated_at": now}
+
+
+def _updated(
+    before: dict[str, Any], after: dict[str, Any], origin: Origin, changed_by: str | None
+) -> CustomerUpdated | CustomerDeactivated:
+    changes = changes_between(before, after)
+    customer = to_customer(after)
+    if after["status"] == "void" and before.get("status") != "void":
+        return CustomerDeactivated(
+            customer=customer, origin=origin, changes=changes, changed_by=changed_by
+        )
+    return CustomerUpdated(
+        customer=customer,
+        origin=origin,
+        changes=changes,
+        changed_by=changed_by,
+        changed_fields=[c.field for c in changes],
+    )
+
+
+def register(command: CustomerCreate, now: datetime, changed_by: str) -> Change:
+    record = {
+        **command.model_dump(mode="json", exclude_none=True),
+        "_id": str(uuid.uuid4()),
+        "version": 1,
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
+    event = CustomerRegistered(
+        customer=to_customer(record),
+        origin="api",
+        changes=changes_between(None, record),
+        changed_by=changed_by,
+    )
+    return Change(record, None, [event])
+
+
+def edit(
+    record: dict[str, Any], patch: Mapping[str, Any], now: datetime, changed_by: str
+) -> Change:
+    """Lay ``patch`` over the record's editable fields (``None`` clears one) and validate the
+    result as a whole. Raises Invalid (422) naming the fields at fault; a void record is not
+    edited (reactivate it first). An edit that changes nothing is no change."""
+    if record["status"] == "void":
+        raise Conflict(
+            f"customer {record['_id']} is void: reactivate it before editing",
+            code="customer-void",
+        )
+    current = {k: v for k, v in record.items() if k in EDITABLE_FIELDS}
+    try:
+        fields = CustomerEdit.model_validate({**current, **patch})
+    except ValidationError as exc:
+        raise Invalid.from_errors(list(exc.errors())) from exc
+    after = {
+        **{k: v for k, v in record.items() if k in SYSTEM_FIELDS},
+        **fields.model_dump(mode="json", exclude_none=True),
+    }
+    if not changes_between(record, after):
+        return Change(record, record["version"])
+    after = _next(after, now)
+    return Change(after, record["version"], [_updated(record, after, "api", changed_by)])
+
+
+def set_status(
+    record: dict[str, Any], status: CustomerStatus, now: datetime, changed_by: str
+) -> Change:
+    """Suspend, reactivate or void. Setting the status a record already has changes nothing."""
+    if record["status"] == status:
+        return Change(record, record["version"])
+    if status not in TRANSITIONS[record["status"]]:
+        raise Conflict(
+            f"a {record['status']} customer cannot become {status}", code="status-transition"
+        )
+    after = _next(record, now, status=status)
+    return Change(after, record["version"], [_updated(record, after, "api", changed_by)])
+
+
 def apply_mdm(
     record: dict[str, Any] | None,
     event: MdmCustomerUpserted | MdmCustomerDeactivated,
     now: datetime,
+    changed_by: str | None = None,
 ) -> Change:
     """Apply one MDM event to the current record (None if unknown). Raises Stale or
     UnknownCustomer when the event changes nothing."""
@@ -71,16 +174,10 @@ def apply_mdm(
     if isinstance(event, MdmCustomerDeactivated):
         if record is None:
             raise UnknownCustomer(f"no customer with MDM code {event.mdm_code}")
-        updated = {
-            **record,
-            "status": "void",
-            "mdm_version": event.version,
-            "version": record["version"] + 1,
-            "updated_at": now,
-        }
-        change = Change(updated, record["version"])
-        change.events.append(CustomerDeactivated(customer=to_customer(updated), origin="mdm"))
-        return change
+        if record["status"] == "void":
+            return Change({**record, "mdm_version": event.version}, record["version"])
+        after = _next(record, now, status="void", mdm_version=event.version)
+        return Change(after, record["version"], [_updated(record, after, "mdm", changed_by)])
     fields = event.record.model_dump(mode="json", exclude_none=True)
     if record is None:
         new = {
@@ -93,25 +190,19 @@ def apply_mdm(
             "created_at": now,
             "updated_at": now,
         }
-        change = Change(new, None)
-        change.events.append(CustomerRegistered(customer=to_customer(new), origin="mdm"))
-        return change
+        registered = CustomerRegistered(
+            customer=to_customer(new),
+            origin="mdm",
+            changes=changes_between(None, new),
+            changed_by=changed_by,
+        )
+        return Change(new, None, [registered])
     kept = {k: v for k, v in record.items() if k in SYSTEM_FIELDS}
-    updated = {**kept, **fields, "mdm_version": event.version}
-    changed = sorted(
-        k
-        for k in set(fields) | (set(record) - set(SYSTEM_FIELDS))
-        if record.get(k) != updated.get(k)
-    )
-    if record.get("status") == "void":
-        updated["status"] = "active"  # the master re-published it: it is live again
-        changed.append("status")
-    if not changed:
+    after = {**kept, **fields, "mdm_version": event.version}
+    if record["status"] == "void":
+        after["status"] = "active"  # the master re-published it: it is live again
+    if not changes_between(record, after):
         # Same data under a newer master version: remember the version, publish nothing.
         return Change({**record, "mdm_version": event.version}, record["version"])
-    updated.update(version=record["version"] + 1, updated_at=now)
-    change = Change(updated, record["version"])
-    change.events.append(
-        CustomerUpdated(customer=to_customer(updated), changed_fields=changed, origin="mdm")
-    )
-    return change
+    after = _next(after, now)
+    return Change(after, record["version"], [_updated(record, after, "mdm", changed_by)])

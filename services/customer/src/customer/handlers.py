@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerRegistered
-from contracts.customers import Customer, CustomerCreate
+from contracts.customer_events import CustomerChanged, CustomerErased
+from contracts.customers import Customer, CustomerCreate, CustomerStatus
 from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
 from contracts.topics import CUSTOMER_EVENTS
 from servicekit import outbox
+from servicekit.auth import Identity
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -28,10 +29,15 @@ MAX_RACE_RETRIES = 5
 log = get_logger(__name__)
 
 
+def _changed_by(identity: Identity) -> str:
+    return f"user:{identity.user}"
+
+
 @dataclass
 class CustomerService:
     store: CustomerStore
-    relay: OutboxRelay
+    relay: OutboxRelay  # for the customers collection
+    erasure_relay: OutboxRelay  # for the tombstones
     settings: ServiceSettings
 
     def _entry(
@@ -49,10 +55,10 @@ class CustomerService:
         )
         return outbox.entry(self.settings.topic(CUSTOMER_EVENTS.name), customer_id, envelope)
 
-    async def register(self, command: CustomerCreate) -> Customer:
-        record = domain.register(command, datetime.now(UTC))
-        customer = domain.to_customer(record)
-        entries = [self._entry(CustomerRegistered(customer=customer, origin="api"), record["_id"])]
+    async def register(self, command: CustomerCreate, identity: Identity) -> Customer:
+        change = domain.register(command, datetime.now(UTC), _changed_by(identity))
+        record = change.record
+        entries = [self._entry(e, record["_id"]) for e in change.events]
         try:
             await self.store.insert(record, entries)
         except DuplicateMdmCode as exc:
@@ -62,13 +68,118 @@ class CustomerService:
                 field="mdm_code",
             ) from exc
         await self.relay.deliver({record["_id"]: entries})
-        return customer
+        return domain.to_customer(record)
 
-    async def get(self, customer_id: str) -> Customer:
+    async def _record(self, customer_id: str) -> dict[str, Any]:
         record = await self.store.get(customer_id)
         if record is None:
             raise NotFound(f"no customer with id {customer_id}", code="customer-not-found")
+        return record
+
+    async def get(self, customer_id: str) -> Customer:
+        return domain.to_customer(await self._record(customer_id))
+
+    async def _save(self, before: dict[str, Any], change: domain.Change) -> Customer:
+        """Write one record's change if nobody changed the record meanwhile (else 409)."""
+        record = change.record
+        if not change.events:
+            return domain.to_customer(record)
+        entries = [self._entry(e, record["_id"]) for e in change.events]
+        removed = set(before) - set(record)
+        lost = await self.store.write_changes([(record, change.previous_version, entries, removed)])
+        if lost:
+            raise Conflict(
+                f"customer {record['_id']} changed meanwhile: read it again and retry",
+                code="version-conflict",
+            )
+        await self.relay.deliver({record["_id"]: entries})
         return domain.to_customer(record)
+
+    def _check_version(self, record: dict[str, Any], expected: int) -> None:
+        if record["version"] != expected:
+            raise Conflict(
+                f"customer {record['_id']} is at version {record['version']}, not {expected}: "
+                "read it again and retry",
+                code="version-conflict",
+                current_version=record["version"],
+            )
+
+    async def edit(
+        self, customer_id: str, patch: dict[str, Any], expected_version: int, identity: Identity
+    ) -> Customer:
+        record = await self._record(customer_id)
+        self._check_version(record, expected_version)
+        change = domain.edit(record, patch, datetime.now(UTC), _changed_by(identity))
+        return await self._save(record, change)
+
+    async def set_status(
+        self,
+        customer_id: str,
+        status: CustomerStatus,
+        identity: Identity,
+        expected_version: int | None = None,
+    ) -> Customer:
+        record = await self._record(customer_id)
+        if expected_version is not None:
+            self._check_version(record, expected_version)
+        change = domain.set_status(record, status, datetime.now(UTC), _changed_by(identity))
+        return await self._save(record, change)
+
+    async def erase(self, customer_id: str, identity: Identity) -> None:
+        """Privacy erasure: the record goes, a tombstone stays, every service is told."""
+        record = await self._record(customer_id)
+        now = datetime.now(UTC)
+        event = CustomerErased(
+            customer_id=customer_id, mdm_code=record.get("mdm_code"), erased_at=now
+        )
+        entry = self._entry(event, customer_id)
+        tombstone = {
+            "_id": customer_id,
+            "erased_at": now,
+            "erased_by": _changed_by(identity),
+            outbox.FIELD: [entry],
+        }
+        if record.get("mdm_code"):
+            tombstone["mdm_code"] = record["mdm_code"]
+        await self.store.erase(record, tombstone)
+        await self.erasure_relay.deliver({customer_id: [entry]})
+        log.info("customer erased", customer_id=customer_id)
+
+    async def history(
+        self, customer_id: str, limit: int, before_version: int | None
+    ) -> list[dict[str, Any]]:
+        await self._record(customer_id)  # an unknown (or erased) customer is a 404
+        return await self.store.history_of(customer_id, limit, before_version)
+
+    async def record_history(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        """Consumer of our own customer.events: one history entry per change event."""
+        erased_now = {
+            d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)
+        }
+        changed = [d for d in deliveries if isinstance(d.event, CustomerChanged)]
+        gone = await self.store.erased(customer_ids={d.event.customer.id for d in changed})  # type: ignore[attr-defined]
+        entries = []
+        for delivery in changed:
+            event = delivery.event
+            assert isinstance(event, CustomerChanged)
+            if event.customer.id in gone or event.customer.id in erased_now:
+                continue  # erased: a replay must not bring its history back
+            entries.append(
+                {
+                    "_id": delivery.envelope.id,
+                    "customer_id": event.customer.id,
+                    "version": event.customer.version,
+                    "at": event.customer.updated_at,
+                    "event": delivery.envelope.type.rsplit(".", 1)[-1],
+                    "origin": event.origin,
+                    "changed_by": event.changed_by,
+                    "changes": [c.model_dump(mode="json") for c in event.changes],
+                }
+            )
+        await self.store.record_history(entries)
+        if erased_now:
+            await self.store.forget_history(erased_now)
+        return []
 
     async def by_mdm_code(self, mdm_code: str) -> Customer | None:
         found = await self.store.by_mdm_codes([mdm_code])
@@ -83,6 +194,9 @@ class CustomerService:
             by_code[event.mdm_code].append(delivery)
         for items in by_code.values():
             items.sort(key=lambda d: d.event.version)  # type: ignore[attr-defined]
+        for code in await self.store.erased(mdm_codes=by_code):
+            # an erased customer stays erased, whatever the master still sends about it
+            log.info("ignored MDM events of an erased customer", events=len(by_code.pop(code)))
         rejections: dict[str, list[Rejection]] = {}
         pending = dict(by_code)
         for _ in range(MAX_RACE_RETRIES):
@@ -98,7 +212,12 @@ class CustomerService:
                 rejections[code] = []
                 for delivery in items:
                     try:
-                        change = domain.apply_mdm(record, delivery.event, now)  # type: ignore[arg-type]
+                        change = domain.apply_mdm(
+                            record,
+                            delivery.event,  # type: ignore[arg-type]
+                            now,
+                            f"mdm:{delivery.envelope.source}:{delivery.envelope.id}",
+                        )
                     except domain.Stale:
                         continue
                     except domain.UnknownCustomer as exc:

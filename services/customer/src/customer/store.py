@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 
 CUSTOMERS = "customers"
+ERASURES = "erasures"  # tombstones of erased customers (id, MDM code, when): no personal data
+HISTORY = "history"  # one document per change event: who changed which fields from what to what
 # (record after the change, version it was computed from or None if new, outbox entries,
 #  fields the change removed)
 RecordWrite = tuple[dict[str, Any], int | None, list[dict[str, Any]], Iterable[str]]
@@ -24,10 +26,16 @@ class DuplicateMdmCode(Exception):
 class CustomerStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.customers = db[CUSTOMERS]
+        self.erasures = db[ERASURES]
+        self.history = db[HISTORY]
 
     async def create_indexes(self) -> None:
         await self.customers.create_index(
             [("mdm_code", ASCENDING)], unique=True, sparse=True, name="mdm_code_unique"
+        )
+        await self.erasures.create_index([("mdm_code", ASCENDING)], name="mdm_code")
+        await self.history.create_index(
+            [("customer_id", ASCENDING), ("version", DESCENDING)], name="customer_version"
         )
 
     async def get(self, customer_id: str) -> dict[str, Any] | None:
@@ -72,3 +80,47 @@ class CustomerStore:
                 raise
             return {e["index"] for e in errors}
         return set()
+
+    async def erase(self, record: dict[str, Any], tombstone: dict[str, Any]) -> None:
+        """Leave the tombstone (with its outbox entry) first, then delete the record: a crash in
+        between leaves a tombstone whose event the sweep publishes, and a retried erase finishes
+        the delete. Never the reverse (a record gone and nobody told)."""
+        await self.erasures.update_one(
+            {"_id": tombstone["_id"]},
+            {"$setOnInsert": {k: v for k, v in tombstone.items() if k != "_id"}},
+            upsert=True,
+        )
+        await self.customers.delete_one({"_id": record["_id"]})
+
+    async def erased(
+        self, customer_ids: Iterable[str] = (), mdm_codes: Iterable[str] = ()
+    ) -> set[str]:
+        """Which of these customer ids and MDM codes belong to erased customers."""
+        ids, codes = list(customer_ids), list(mdm_codes)
+        found: set[str] = set()
+        if ids:
+            found |= {d["_id"] async for d in self.erasures.find({"_id": {"$in": ids}}, {"_id": 1})}
+        if codes:
+            cursor = self.erasures.find({"mdm_code": {"$in": codes}}, {"mdm_code": 1})
+            found |= {d["mdm_code"] async for d in cursor}
+        return found
+
+    async def record_history(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Insert change entries keyed by event id: a redelivered event adds nothing."""
+        if entries:
+            await self.history.bulk_write(
+                [UpdateOne({"_id": e["_id"]}, {"$setOnInsert": e}, upsert=True) for e in entries],
+                ordered=False,
+            )
+
+    async def forget_history(self, customer_ids: Iterable[str]) -> None:
+        await self.history.delete_many({"customer_id": {"$in": list(customer_ids)}})
+
+    async def history_of(
+        self, customer_id: str, limit: int, before_version: int | None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"customer_id": customer_id}
+        if before_version is not None:
+            query["version"] = {"$lt": before_version}
+        cursor = self.history.find(query).sort([("version", DESCENDING), ("_id", ASCENDING)])
+        return await cursor.limit(limit).to_list()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerRegistered
+from contracts.customer_events import CustomerErased, CustomerRegistered
 from contracts.loyalty_events import MemberEnrolled
 from contracts.topics import LOYALTY_EVENTS
 from servicekit import outbox
@@ -37,14 +37,25 @@ class LoyaltyService:
         return member
 
     async def on_customer_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        if not self.settings.enroll_on_registration:
-            return []
+        """Enroll registered customers (unless erased since) and forget erased ones."""
+        erased = {d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)}
+        if self.settings.enroll_on_registration:
+            candidates = {
+                d.event.customer.id: d
+                for d in deliveries
+                if isinstance(d.event, CustomerRegistered) and domain.may_enroll(d.event.customer)
+            }
+            gone = erased | await self.store.erased(list(candidates))
+            await self._enroll([d for cid, d in candidates.items() if cid not in gone])
+        await self.store.erase(sorted(erased))
+        return []
+
+    async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
         now = datetime.now(UTC)
         enrolments: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         for delivery in deliveries:
             event = delivery.event
-            if not isinstance(event, CustomerRegistered) or not domain.may_enroll(event.customer):
-                continue
+            assert isinstance(event, CustomerRegistered)
             member = domain.new_member(event.customer, self.settings.base_tier, now)
             enrolled = MemberEnrolled(
                 customer_id=member["_id"],
@@ -62,4 +73,3 @@ class LoyaltyService:
             enrolments[member["_id"]] = (member, [entry])
         inserted = await self.store.enroll(list(enrolments.values()))
         await self.relay.deliver({cid: enrolments[cid][1] for cid in inserted})
-        return []
