@@ -111,16 +111,22 @@ async def test_outbox_entries_push_each_find_by_first_element_and_pull_by_id(
     mongo_db: AsyncDatabase,
 ) -> None:
     docs = mongo_db["docs"]
-    await docs.insert_many([{"_id": "a", "outbox": []}, {"_id": "b"}])
+    old, new = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    await docs.insert_many([{"_id": "a", "outbox": []}, {"_id": "b"}, {"_id": "c", "outbox": []}])
     await docs.update_one(
-        {"_id": "a"}, {"$push": {"outbox": {"$each": [{"id": "e1"}, {"id": "e2"}]}}}
+        {"_id": "a"},
+        {"$push": {"outbox": {"$each": [{"id": "e1", "at": old}, {"id": "e2", "at": new}]}}},
     )
-    pending = await docs.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
-    assert pending == [{"_id": "a", "outbox": [{"id": "e1"}, {"id": "e2"}]}]
+    await docs.update_one({"_id": "c"}, {"$push": {"outbox": {"$each": [{"id": "e3", "at": new}]}}})
+    pending = await docs.find({"outbox.0": {"$exists": True}}, {"_id": 1}).sort("_id").to_list()
+    assert [d["_id"] for d in pending] == ["a", "c"]
+    # the sweep takes documents whose first (oldest) entry is older than a cutoff
+    leftovers = await docs.find({"outbox.0.at": {"$lt": new}}, {"outbox.id": 1}).to_list()
+    assert leftovers == [{"_id": "a", "outbox": [{"id": "e1"}, {"id": "e2"}]}]
     await docs.update_many(
         {"_id": {"$in": ["a", "b"]}}, {"$pull": {"outbox": {"id": {"$in": ["e1"]}}}}
     )
-    assert (await docs.find_one({"_id": "a"}))["outbox"] == [{"id": "e2"}]
+    assert (await docs.find_one({"_id": "a"}))["outbox"] == [{"id": "e2", "at": new}]
     assert await docs.find_one({"_id": "b"}) == {"_id": "b"}
 
 

@@ -91,6 +91,7 @@ def deployment(servers: Servers) -> Deployment:
         database_prefix=f"t{run}_",
         consumer_group_prefix=f"t{run}.",
         jwt_secret=TEST_JWT_SECRET,
+        outbox_sweep_seconds=1.0,
     )
     asyncio.run(
         create_topics(

@@ -32,6 +32,7 @@ class Deployment:
     database_prefix: str = "cdp_"
     consumer_group_prefix: str = ""
     jwt_secret: str | None = None
+    outbox_sweep_seconds: float | None = None  # tests sweep often, to see crash leftovers soon
 
     def ports(self, fixed: bool) -> dict[str, int]:
         return {name: (port if fixed else free_port()) for name, (_, port) in SERVICES.items()}
@@ -49,6 +50,8 @@ class Deployment:
         }
         if self.jwt_secret:
             env["CDP_JWT_SECRET"] = self.jwt_secret
+        if self.outbox_sweep_seconds is not None:
+            env["CDP_OUTBOX_SWEEP_SECONDS"] = str(self.outbox_sweep_seconds)
         if name == "gateway":
             for backend in BACKENDS:
                 env[f"CDP_{backend.upper()}_URL"] = f"http://127.0.0.1:{ports[backend]}"

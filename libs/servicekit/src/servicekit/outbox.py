@@ -3,8 +3,10 @@
 A change and the events it causes are one atomic single-document write: the update pushes the
 encoded events onto the document's ``outbox`` array. Right after the write the relay publishes
 them and pulls them off again. A crash in between leaves them in the document, where the sweep
-(at start-up and then at an interval) finds and publishes them. Events may therefore be published
-twice; every event carries its aggregate's version and consumers apply only newer versions.
+(at start-up and then at an interval) finds and publishes them: entries older than the interval,
+so the sweep does not race the writer that is publishing them right now. Events may still be
+published twice (a crash after the publish, before the clear); every event carries its
+aggregate's version or id and consumers apply each once.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
 from contracts.envelope import Envelope
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from servicekit import faults
@@ -31,6 +35,7 @@ def entry(topic: str, key: str, envelope: Envelope) -> dict[str, Any]:
     """An outbox entry, ready to ``$push`` in the same update as the change."""
     return {
         "id": uuid.uuid4().hex,
+        "at": datetime.now(UTC),
         "topic": topic,
         "key": key,
         "headers": [[name, Binary(value)] for name, value in envelope.headers()],
@@ -71,17 +76,27 @@ class OutboxRelay:
         faults.crash_point(faults.AFTER_STORE)
         await self._publisher.publish([_record(item) for _, item in entries])
         faults.crash_point(faults.AFTER_PUBLISH)
-        await self._collection.update_many(
-            {"_id": {"$in": list(pending)}},
-            {"$pull": {FIELD: {"id": {"$in": [item["id"] for _, item in entries]}}}},
+        # One $pull per document, naming only its own entries: a single update_many with every
+        # id would match each entry against the whole list (slow on the stand-in).
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc_id}, {"$pull": {FIELD: {"id": {"$in": [i["id"] for i in items]}}}}
+                )
+                for doc_id, items in pending.items()
+                if items
+            ],
+            ordered=False,
         )
 
     async def sweep(self) -> int:
-        """Publish whatever a crash left behind; returns how many entries it delivered."""
+        """Publish what a crash left behind (entries older than one sweep interval); returns how
+        many entries it delivered."""
         delivered = 0
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._sweep_seconds)
         while True:
             docs = await self._collection.find(
-                {f"{FIELD}.0": {"$exists": True}}, {FIELD: 1}
+                {f"{FIELD}.0.at": {"$lt": cutoff}}, {FIELD: 1}
             ).to_list(self._sweep_batch)
             if not docs:
                 return delivered

@@ -1,0 +1,212 @@
+"""MDM ingest: N upserts published by an outside producer, until all are stored and their events
+published, beside the raw legs measured in the same run on the same servers.
+
+- raw consume: a plain aiokafka consumer reads the N records (no decoding, no writes);
+- raw bulk upsert: the same N documents upserted by ``_id`` in bulks of 1,000 (no Kafka);
+- pipeline: the customer service as a real process (batch consume, decode and validate each
+  record, fold per MDM code, conditional bulk upsert with the in-document outbox, publish each
+  CustomerRegistered, clear the outbox, commit), timed from the process's start until every event
+  is on ``customer.events``. The service also writes a history entry per event (its own consumer).
+
+Target: pipeline >= 70% of min(raw consume, raw bulk upsert).
+
+    uv run python tests/bench/bench_mdm_ingest.py [--events 100000] [--partitions 12]
+
+Uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL if set, else starts the local servers in a temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from devstack.probes import partitions_of
+from devstack.servers import provide
+from devstack.services import Deployment, service_process, wait_ready
+from devstack.topics import create_topics
+from pymongo import AsyncMongoClient, UpdateOne
+
+BULK = 1_000
+
+
+def mdm_record(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    code = f"HCP-{i:07d}"
+    data = {
+        "mdm_code": code,
+        "version": 1,
+        "record": {
+            "kind": "person",
+            "salutation": "Dr.",
+            "first_name": f"First{i}",
+            "last_name": f"Last{i % 5000}",
+            "email": f"hcp{i}@example.org",
+            "phone": "+40 21 555 0100",
+            "addresses": [
+                {
+                    "line1": f"{i % 300} Main Street",
+                    "city": "Cluj",
+                    "postal_code": f"{400000 + i % 999}",
+                    "country": "RO",
+                    "brick": f"BR-{i % 400:03d}",
+                    "primary": True,
+                }
+            ],
+        },
+    }
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", uuid.uuid4().hex.encode()),
+        ("ce_source", b"bench/mdm"),
+        ("ce_type", b"cdp.mdm.CustomerUpserted"),
+        ("ce_time", b"2026-11-23T09:00:00Z"),
+        ("content-type", b"application/json"),
+    ]
+    return code.encode(), json.dumps(data).encode(), headers
+
+
+async def produce(bootstrap: str, topic: str, events: int) -> float:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    began = time.perf_counter()
+    try:
+        for start in range(0, events, 5_000):
+            futures = []
+            for i in range(start, min(events, start + 5_000)):
+                key, value, headers = mdm_record(i)
+                futures.append(await producer.send(topic, value, key=key, headers=headers))
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return events / (time.perf_counter() - began)
+
+
+async def raw_consume(bootstrap: str, topic: str, events: int) -> float:
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        began, seen = time.perf_counter(), 0
+        while seen < events:
+            batch = await consumer.getmany(timeout_ms=500, max_records=2_000)
+            seen += sum(len(records) for records in batch.values())
+        return events / (time.perf_counter() - began)
+    finally:
+        await consumer.stop()
+
+
+async def raw_bulk_upsert(mongodb_url: str, database: str, events: int) -> float:
+    client: AsyncMongoClient = AsyncMongoClient(mongodb_url)
+    try:
+        docs = client[database].customers
+        began = time.perf_counter()
+        for start in range(0, events, BULK):
+            ops = []
+            for i in range(start, min(events, start + BULK)):
+                data: dict[str, Any] = json.loads(mdm_record(i)[1])
+                ops.append(
+                    UpdateOne(
+                        {"_id": data["mdm_code"]},
+                        {"$set": {**data["record"], "mdm_code": data["mdm_code"], "version": 1}},
+                        upsert=True,
+                    )
+                )
+            await docs.bulk_write(ops, ordered=False)
+        return events / (time.perf_counter() - began)
+    finally:
+        await client.drop_database(database)
+        await client.close()
+
+
+async def published(bootstrap: str, topic: str) -> int:
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def pipeline(deployment: Deployment, log_dir: Path, events: int) -> tuple[float, float]:
+    """Events/s from the process's start, and the start-up time until /ready."""
+    bootstrap = deployment.servers.kafka_bootstrap_servers
+    out_topic = deployment.topic_prefix + "customer.events"
+    ports = deployment.ports(fixed=False)
+    process = service_process("customer", deployment.env("customer", ports), log_dir)
+    began = time.perf_counter()
+    process.start()
+    try:
+        await asyncio.to_thread(wait_ready, process, ports["customer"])
+        ready = time.perf_counter() - began
+        last_report = 0.0
+        while (done := await published(bootstrap, out_topic)) < events:
+            if not process.alive():
+                raise RuntimeError(f"the customer service died; see {process.log_path}")
+            if time.perf_counter() - last_report > 10:
+                last_report = time.perf_counter()
+                print(f"  ... {done} of {events} published", flush=True)
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - began
+    finally:
+        process.stop()
+    return events / elapsed, ready
+
+
+async def stored(deployment: Deployment, events: int) -> int:
+    client: AsyncMongoClient = AsyncMongoClient(deployment.servers.mongodb_url)
+    try:
+        return await client[f"{deployment.database_prefix}customer"].customers.count_documents({})
+    finally:
+        await client.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument("--log-dir", type=Path, help="keep the service's log here")
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
+        deployment = Deployment(
+            servers,
+            topic_prefix=f"b{run}.",
+            database_prefix=f"b{run}_",
+            consumer_group_prefix=f"b{run}.",
+        )
+        bootstrap = servers.kafka_bootstrap_servers
+        await create_topics(bootstrap, deployment.topic_prefix, partitions=args.partitions)
+        topic = deployment.topic_prefix + "mdm.customers"
+        print(f"{args.events} MDM upserts, {args.partitions} partitions, servers: {servers.origin}")
+        produced = await produce(bootstrap, topic, args.events)
+        print(f"produced (outside producer, not timed in the ratio): {produced:8.0f} /s")
+        consume = await raw_consume(bootstrap, topic, args.events)
+        print(f"raw consume:                                  {consume:8.0f} /s")
+        upsert = await raw_bulk_upsert(servers.mongodb_url, f"b{run}_raw", args.events)
+        print(f"raw bulk upsert ({BULK} per bulk):            {upsert:8.0f} /s")
+        log_dir = args.log_dir or Path(tmp)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        rate, ready = await pipeline(deployment, log_dir, args.events)
+        count = await stored(deployment, args.events)
+        baseline = min(consume, upsert)
+        print(f"pipeline (customer service, from its start):  {rate:8.0f} /s")
+        print(f"  service start-up until /ready: {ready:.1f} s; customers stored: {count}")
+        print(f"ratio pipeline / min(raw legs): {rate / baseline:.0%} (target >= 70%)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
