@@ -156,3 +156,58 @@ class Customer(CustomerFields):
     mdm_code: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+SortKey = Literal["last_name", "first_name", "organization", "created_at", "updated_at", "mdm_code"]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class CustomerSearch(BaseModel):
+    """Search criteria (seed 003's customer search plus MDM code, email and brick), combined with
+    AND. Text criteria match case- and accent-insensitively from the start of the value (or of any
+    word, for ``q``); phone criteria match digits from the start of any of the customer's numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: SearchText | None = Field(
+        default=None, description="Quick search: every word prefixes a name, email, phone or code"
+    )
+    customer_id: SearchText | None = Field(default=None, description="Exact id (the number)")
+    mdm_code: SearchText | None = None
+    alt_customer_id: SearchText | None = None
+    salutation: SearchText | None = Field(default=None, description="The title, e.g. Dr.")
+    name: SearchText | None = Field(default=None, description="First, middle or last name")
+    first_name: SearchText | None = None
+    middle_name: SearchText | None = None
+    last_name: SearchText | None = None
+    organization: SearchText | None = None
+    email: SearchText | None = None
+    phone: SearchText | None = Field(default=None, description="SMS, phone, work, alternate or fax")
+    address: SearchText | None = Field(default=None, description="Address line 1 or 2")
+    city: SearchText | None = None
+    state: SearchText | None = None
+    postal_code: SearchText | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    brick: Brick | None = None
+    kind: CustomerKind | None = None
+    customer_type: CustomerType | None = None
+    status: CustomerStatus | None = None
+    gender: Gender | None = None
+    marital_status: MaritalStatus | None = None
+    preferred_contact_method: ContactMethod | None = None
+    external: bool | None = None
+    date_of_birth: date | None = None
+    born_from: date | None = Field(default=None, description="Date of birth on or after")
+    born_to: date | None = Field(default=None, description="Date of birth on or before")
+    sort: SortKey = "last_name"
+    order: Literal["asc", "desc"] = "asc"
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="next_cursor of the previous page"
+    )
+
+
+class CustomerPage(BaseModel):
+    items: list[Customer]
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from contracts.customers import Customer, CustomerCreate
+from contracts.customers import Customer, CustomerCreate, CustomerPage, CustomerSearch
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from servicekit.auth import CurrentIdentity
 
@@ -50,15 +50,13 @@ async def create_customer(
     )
 
 
-@router.get("/customers")
-async def find_customers(
-    services: Services,
-    identity: CurrentIdentity,
-    mdm_code: Annotated[str, Query(min_length=1, max_length=64)],
+@router.get("/customers", response_model=CustomerPage)
+async def search_customers(
+    criteria: Annotated[CustomerSearch, Query()], services: Services, identity: CurrentIdentity
 ) -> Response:
-    return await services.forward(
-        "customer", "GET", "/customers", identity, params={"mdm_code": mdm_code}
-    )
+    """Search by any combination of criteria; page on with ``cursor=<next_cursor>``."""
+    params = criteria.model_dump(mode="json", exclude_none=True)
+    return await services.forward("customer", "GET", "/customers", identity, params=params)
 
 
 @router.get("/customers/{customer_id}", response_model=Customer)

@@ -6,7 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from contracts.customer_events import FieldChange
-from contracts.customers import Customer, CustomerCreate, CustomerStatus
+from contracts.customers import (
+    Customer,
+    CustomerCreate,
+    CustomerPage,
+    CustomerSearch,
+    CustomerStatus,
+)
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 from servicekit.auth import CurrentIdentity, Identity
@@ -67,19 +73,12 @@ async def create_customer(
     return answer(customer, response)
 
 
-class CustomerPage(BaseModel):
-    items: list[Customer]
-
-
 @router.get("", response_model=CustomerPage)
-async def find_customers(
-    customers: Customers,
-    identity: CurrentIdentity,
-    mdm_code: Annotated[str, Query(min_length=1, max_length=64)],
+async def search_customers(
+    criteria: Annotated[CustomerSearch, Query()], customers: Customers, identity: CurrentIdentity
 ) -> CustomerPage:
-    """Look a customer up by MDM code (the full search arrives with the customer issue)."""
-    found = await customers.by_mdm_code(mdm_code)
-    return CustomerPage(items=[found] if found else [])
+    """Search by any combination of criteria; page on with ``cursor=<next_cursor>``."""
+    return await customers.search(criteria)
 
 
 @router.get("/{customer_id}", response_model=Customer)

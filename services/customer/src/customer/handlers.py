@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.customer_events import CustomerChanged, CustomerErased
-from contracts.customers import Customer, CustomerCreate, CustomerStatus
+from contracts.customers import (
+    Customer,
+    CustomerCreate,
+    CustomerPage,
+    CustomerSearch,
+    CustomerStatus,
+)
 from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
 from contracts.topics import CUSTOMER_EVENTS
@@ -21,7 +27,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, NotFound
 from servicekit.settings import ServiceSettings
 
-from customer import domain
+from customer import domain, search
 from customer.store import CustomerStore, DuplicateMdmCode, RecordWrite
 
 SOURCE = "cdp/customer"
@@ -181,9 +187,15 @@ class CustomerService:
             await self.store.forget_history(erased_now)
         return []
 
-    async def by_mdm_code(self, mdm_code: str) -> Customer | None:
-        found = await self.store.by_mdm_codes([mdm_code])
-        return domain.to_customer(found[mdm_code]) if mdm_code in found else None
+    async def search(self, criteria: CustomerSearch) -> CustomerPage:
+        query, sort = search.build_query(criteria)
+        found = await self.store.search(query, sort, criteria.limit + 1)
+        page = found[: criteria.limit]
+        cursor = search.next_cursor(page, criteria, more=len(found) > criteria.limit)
+        items = [
+            domain.to_customer({k: v for k, v in d.items() if k != search.FIELD}) for d in page
+        ]
+        return CustomerPage(items=items, next_cursor=cursor)
 
     async def ingest_mdm(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Apply a batch of MDM events: per MDM code, in version order, in one bulk write."""

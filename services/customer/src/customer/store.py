@@ -11,9 +11,12 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 
+from customer import search
+
 CUSTOMERS = "customers"
 ERASURES = "erasures"  # tombstones of erased customers (id, MDM code, when): no personal data
 HISTORY = "history"  # one document per change event: who changed which fields from what to what
+HIDDEN = {OUTBOX: 0, search.FIELD: 0}  # what a record read leaves out
 # (record after the change, version it was computed from or None if new, outbox entries,
 #  fields the change removed)
 RecordWrite = tuple[dict[str, Any], int | None, list[dict[str, Any]], Iterable[str]]
@@ -33,21 +36,28 @@ class CustomerStore:
         await self.customers.create_index(
             [("mdm_code", ASCENDING)], unique=True, sparse=True, name="mdm_code_unique"
         )
+        for key in ("last_name", "first_name", "organization", "names", "email", "phones", "words"):
+            await self.customers.create_index(
+                [(f"{search.FIELD}.{key}", ASCENDING), ("_id", ASCENDING)], name=f"search_{key}"
+            )
+        await self.customers.create_index([("addresses.brick", ASCENDING)], name="brick")
         await self.erasures.create_index([("mdm_code", ASCENDING)], name="mdm_code")
         await self.history.create_index(
             [("customer_id", ASCENDING), ("version", DESCENDING)], name="customer_version"
         )
 
     async def get(self, customer_id: str) -> dict[str, Any] | None:
-        return await self.customers.find_one({"_id": customer_id}, {OUTBOX: 0})
+        return await self.customers.find_one({"_id": customer_id}, HIDDEN)
 
     async def by_mdm_codes(self, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-        docs = self.customers.find({"mdm_code": {"$in": list(codes)}}, {OUTBOX: 0})
+        docs = self.customers.find({"mdm_code": {"$in": list(codes)}}, HIDDEN)
         return {doc["mdm_code"]: doc async for doc in docs}
 
     async def insert(self, record: dict[str, Any], outbox: list[dict[str, Any]]) -> None:
         try:
-            await self.customers.insert_one({**record, OUTBOX: outbox})
+            await self.customers.insert_one(
+                {**record, search.FIELD: search.search_keys(record), OUTBOX: outbox}
+            )
         except DuplicateKeyError as exc:
             raise DuplicateMdmCode(record.get("mdm_code")) from exc
 
@@ -64,6 +74,7 @@ class CustomerStore:
                 {"version": previous} if previous is not None else {"version": {"$exists": False}}
             )
             fields = {k: v for k, v in record.items() if k != "_id"}
+            fields[search.FIELD] = search.search_keys(record)
             update: dict[str, Any] = {"$set": fields}
             if removed:
                 update["$unset"] = dict.fromkeys(removed, "")
@@ -80,6 +91,12 @@ class CustomerStore:
                 raise
             return {e["index"] for e in errors}
         return set()
+
+    async def search(
+        self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int
+    ) -> list[dict[str, Any]]:
+        """Matching records with their search keys (the caller needs the sort value)."""
+        return await self.customers.find(query, {OUTBOX: 0}).sort(sort).limit(limit).to_list()
 
     async def erase(self, record: dict[str, Any], tombstone: dict[str, Any]) -> None:
         """Leave the tombstone (with its outbox entry) first, then delete the record: a crash in
