@@ -147,10 +147,33 @@ class CustomerCreate(CustomerFields):
         return self
 
 
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,49}$"
+    ),
+]
+
+
+Day = date  # for fields named "date", whose name would shadow the type in the class body
+
+
+class Suppression(BaseModel):
+    """Excludes the customer from a kind of marketing use (e.g. ``do-not-mail``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Slug
+    date: Day = Field(default_factory=date.today)
+    reason: ShortText | None = None
+
+
 class Customer(CustomerFields):
     """The stored record as read by API clients and carried by customer events."""
 
     id: str
+    suppressions: list[Suppression] = Field(default_factory=list)
+    traits: list[str] = Field(default_factory=list, description="Trait names, sorted")
     version: int = Field(ge=1, description="Increases with every change; used for concurrency")
     status: CustomerStatus = "active"
     mdm_code: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from contracts.customers import Customer, CustomerCreate, CustomerPage, CustomerSearch
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
@@ -96,24 +96,6 @@ async def edit_customer(
     )
 
 
-@router.post("/customers/{customer_id}/{action}", response_model=Customer)
-async def change_status(
-    customer_id: str,
-    action: Literal["suspend", "reactivate", "void"],
-    services: Services,
-    identity: CurrentIdentity,
-    if_match: IfMatch = None,
-) -> Response:
-    """Suspend, reactivate or void a customer; If-Match is optional here."""
-    return await services.forward(
-        "customer",
-        "POST",
-        f"/customers/{customer_id}/{action}",
-        identity,
-        headers=if_match_header(if_match),
-    )
-
-
 @router.delete("/customers/{customer_id}", status_code=204)
 async def erase_customer(
     customer_id: str, services: Services, identity: CurrentIdentity
@@ -144,3 +126,24 @@ async def get_customer_360(
 ) -> dict[str, Any]:
     timeout = request.app.state.settings.view_part_timeout_seconds
     return await customer_360(services, customer_id, identity, timeout)
+
+
+# Registered last: the routes above win; everything else under a customer is passed through.
+@router.api_route(
+    "/customers/{customer_id}/{rest:path}",
+    methods=["GET", "POST", "PATCH", "DELETE"],
+    summary="A customer's status changes (suspend, reactivate, void), suppressions, traits, "
+    "notes, cases, fulfilments, responses, attachments and timeline (see the customer "
+    "service's API for each)",
+)
+async def customer_resources(
+    customer_id: str, rest: str, request: Request, services: Services, identity: CurrentIdentity
+) -> Response:
+    return await services.relay(request, "customer", f"/customers/{customer_id}/{rest}", identity)
+
+
+@router.api_route("/traits", methods=["GET", "POST"], summary="The trait catalogue")
+async def trait_catalogue(
+    request: Request, services: Services, identity: CurrentIdentity
+) -> Response:
+    return await services.relay(request, "customer", "/traits", identity)

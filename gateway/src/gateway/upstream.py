@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fastapi import Response
+from fastapi import Request, Response
 from servicekit.auth import Identity
 from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
 
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag", "content-disposition")
+RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
 API_PREFIX = "/api"
 
 
@@ -49,7 +50,8 @@ class Upstreams:
         identity: Identity,
         *,
         json: Any = None,
-        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        params: Any = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
@@ -59,6 +61,7 @@ class Upstreams:
                 method,
                 path,
                 json=json,
+                content=content,
                 params=params,
                 headers={**(headers or {}), **self._headers(identity)},
                 timeout=timeout or httpx.USE_CLIENT_DEFAULT,
@@ -80,13 +83,21 @@ class Upstreams:
         identity: Identity,
         *,
         json: Any = None,
-        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        params: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
         """Relay a service's answer as it is (its problem details included); a Location the
         service gives is made a gateway path."""
         upstream = await self.call(
-            service, method, path, identity, json=json, params=params, headers=headers
+            service,
+            method,
+            path,
+            identity,
+            json=json,
+            content=content,
+            params=params,
+            headers=headers,
         )
         headers = {
             k: v
@@ -101,4 +112,19 @@ class Upstreams:
             status_code=upstream.status_code,
             headers=headers,
             media_type=media_type,
+        )
+
+    async def relay(
+        self, request: Request, service: str, path: str, identity: Identity
+    ) -> Response:
+        """Pass a request through as it came (body, query, content type, If-Match)."""
+        headers = {k: v for k, v in request.headers.items() if k.lower() in RELAYED_REQUEST_HEADERS}
+        return await self.forward(
+            service,
+            request.method,
+            path,
+            identity,
+            content=await request.body(),
+            params=request.query_params.multi_items(),
+            headers=headers,
         )

@@ -8,7 +8,7 @@ concurrency, event ordering); ``mdm_version`` is the master's own version of the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,17 +26,22 @@ from contracts.customers import (
     CustomerEdit,
     CustomerFields,
     CustomerStatus,
+    Suppression,
 )
 from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
 from pydantic import ValidationError
-from servicekit.problems import Conflict, Invalid
+from servicekit.problems import Conflict, Invalid, NotFound
 
 MDM_ID_NAMESPACE = uuid.UUID("0b9f5c4e-3a8e-4f63-9a57-6d1b3b0c2f10")
 SYSTEM_FIELDS = ("_id", "version", "status", "mdm_code", "mdm_version", "created_at", "updated_at")
+# Ours alone: changed through their own endpoints, kept when the MDM master or an edit replaces
+# the editable fields.
+LOCAL_FIELDS = ("suppressions", "traits")
+KEPT_FIELDS = (*SYSTEM_FIELDS, *LOCAL_FIELDS)
 EDITABLE_FIELDS = tuple(CustomerFields.model_fields)
 # What history and events report as changed: the editable fields plus these.
-TRACKED_FIELDS = (*EDITABLE_FIELDS, "status", "mdm_code")
+TRACKED_FIELDS = (*EDITABLE_FIELDS, *LOCAL_FIELDS, "status", "mdm_code")
 # Which status changes a user may make, and the event that reports each.
 TRANSITIONS: dict[CustomerStatus, tuple[CustomerStatus, ...]] = {
     "active": ("suspended", "void"),
@@ -138,7 +143,7 @@ def edit(
     except ValidationError as exc:
         raise Invalid.from_errors(list(exc.errors())) from exc
     after = {
-        **{k: v for k, v in record.items() if k in SYSTEM_FIELDS},
+        **{k: v for k, v in record.items() if k in KEPT_FIELDS},
         **fields.model_dump(mode="json", exclude_none=True),
     }
     if not changes_between(record, after):
@@ -159,6 +164,51 @@ def set_status(
         )
     after = _next(record, now, status=status)
     return Change(after, record["version"], [_updated(record, after, "api", changed_by)])
+
+
+def _local_change(
+    record: dict[str, Any], field_name: str, value: list[Any], now: datetime, changed_by: str
+) -> Change:
+    if record.get(field_name, []) == value:
+        return Change(record, record["version"])
+    after = _next(record, now, **{field_name: value})
+    if not value:
+        del after[field_name]
+    return Change(after, record["version"], [_updated(record, after, "api", changed_by)])
+
+
+def add_suppression(
+    record: dict[str, Any], suppression: Suppression, now: datetime, changed_by: str
+) -> Change:
+    """Add (or replace, by type) a suppression."""
+    kept = [s for s in record.get("suppressions", []) if s["type"] != suppression.type]
+    value = sorted([*kept, suppression.model_dump(mode="json", exclude_none=True)],
+                   key=lambda s: s["type"])  # fmt: skip
+    return _local_change(record, "suppressions", value, now, changed_by)
+
+
+def remove_suppression(
+    record: dict[str, Any], suppression_type: str, now: datetime, changed_by: str
+) -> Change:
+    current = record.get("suppressions", [])
+    if not any(s["type"] == suppression_type for s in current):
+        raise NotFound(
+            f"customer {record['_id']} has no {suppression_type!r} suppression",
+            code="suppression-not-found",
+        )
+    value = [s for s in current if s["type"] != suppression_type]
+    return _local_change(record, "suppressions", value, now, changed_by)
+
+
+def change_traits(
+    record: dict[str, Any],
+    add: Iterable[str],
+    remove: Iterable[str],
+    now: datetime,
+    changed_by: str,
+) -> Change:
+    value = sorted((set(record.get("traits", [])) | set(add)) - set(remove))
+    return _local_change(record, "traits", value, now, changed_by)
 
 
 def apply_mdm(
@@ -197,7 +247,7 @@ def apply_mdm(
             changed_by=changed_by,
         )
         return Change(new, None, [registered])
-    kept = {k: v for k, v in record.items() if k in SYSTEM_FIELDS}
+    kept = {k: v for k, v in record.items() if k in KEPT_FIELDS}
     after = {**kept, **fields, "mdm_version": event.version}
     if record["status"] == "void":
         after["status"] = "active"  # the master re-published it: it is live again

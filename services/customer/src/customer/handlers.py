@@ -15,6 +15,7 @@ from contracts.customers import (
     CustomerPage,
     CustomerSearch,
     CustomerStatus,
+    Suppression,
 )
 from contracts.events import Event
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
@@ -28,7 +29,8 @@ from servicekit.problems import Conflict, NotFound
 from servicekit.settings import ServiceSettings
 
 from customer import domain, search
-from customer.store import CustomerStore, DuplicateMdmCode, RecordWrite
+from customer.interactions import check_trait_names
+from customer.store import CustomerStore, DuplicateMdmCode, InteractionStore, RecordWrite
 
 SOURCE = "cdp/customer"
 MAX_RACE_RETRIES = 5
@@ -42,6 +44,7 @@ def _changed_by(identity: Identity) -> str:
 @dataclass
 class CustomerService:
     store: CustomerStore
+    interactions: InteractionStore
     relay: OutboxRelay  # for the customers collection
     erasure_relay: OutboxRelay  # for the tombstones
     settings: ServiceSettings
@@ -131,6 +134,33 @@ class CustomerService:
         change = domain.set_status(record, status, datetime.now(UTC), _changed_by(identity))
         return await self._save(record, change)
 
+    async def add_suppression(
+        self, customer_id: str, suppression: Suppression, identity: Identity
+    ) -> Customer:
+        record = await self._record(customer_id)
+        now = datetime.now(UTC)
+        change = domain.add_suppression(record, suppression, now, _changed_by(identity))
+        return await self._save(record, change)
+
+    async def remove_suppression(
+        self, customer_id: str, suppression_type: str, identity: Identity
+    ) -> Customer:
+        record = await self._record(customer_id)
+        now = datetime.now(UTC)
+        change = domain.remove_suppression(record, suppression_type, now, _changed_by(identity))
+        return await self._save(record, change)
+
+    async def change_traits(
+        self, customer_id: str, add: list[str], remove: list[str], identity: Identity
+    ) -> Customer:
+        """Add and remove traits; added names must be in the trait catalogue."""
+        record = await self._record(customer_id)
+        if add:
+            check_trait_names(add, await self.interactions.known_traits(add))
+        now = datetime.now(UTC)
+        change = domain.change_traits(record, add, remove, now, _changed_by(identity))
+        return await self._save(record, change)
+
     async def erase(self, customer_id: str, identity: Identity) -> None:
         """Privacy erasure: the record goes, a tombstone stays, every service is told."""
         record = await self._record(customer_id)
@@ -148,6 +178,7 @@ class CustomerService:
         if record.get("mdm_code"):
             tombstone["mdm_code"] = record["mdm_code"]
         await self.store.erase(record, tombstone)
+        await self.interactions.forget(customer_id)
         await self.erasure_relay.deliver({customer_id: [entry]})
         log.info("customer erased", customer_id=customer_id)
 

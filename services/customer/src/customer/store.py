@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from bson import Binary
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit.database import DUPLICATE_KEY
@@ -144,3 +146,98 @@ class CustomerStore:
             query["version"] = {"$lt": before_version}
         cursor = self.history.find(query).sort([("version", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()
+
+
+INTERACTIONS = "interactions"
+BLOBS = "attachment_blobs"
+COUNTERS = "counters"
+TRAITS = "trait_names"
+
+
+class InteractionStore:
+    """Notes, cases, fulfilments, responses and attachments; the trait catalogue."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.interactions = db[INTERACTIONS]
+        self.blobs = db[BLOBS]
+        self.counters = db[COUNTERS]
+        self.traits = db[TRAITS]
+
+    async def create_indexes(self) -> None:
+        await self.interactions.create_index(
+            [("customer_id", ASCENDING), ("at", DESCENDING)], name="customer_timeline"
+        )
+
+    async def insert(self, doc: dict[str, Any]) -> None:
+        await self.interactions.insert_one(doc)
+
+    async def get(self, customer_id: str, kind: str, item_id: str) -> dict[str, Any] | None:
+        return await self.interactions.find_one(
+            {"_id": item_id, "customer_id": customer_id, "kind": kind}
+        )
+
+    async def update(self, doc: dict[str, Any], fields: dict[str, Any], removed: set[str]) -> bool:
+        """Apply if the document is still at the version read; False if it moved on."""
+        update: dict[str, Any] = {"$set": fields}
+        if removed:
+            update["$unset"] = dict.fromkeys(removed, "")
+        result = await self.interactions.update_one(
+            {"_id": doc["_id"], "version": doc["version"]}, update
+        )
+        return result.matched_count == 1
+
+    async def delete(self, customer_id: str, kind: str, item_id: str) -> bool:
+        result = await self.interactions.delete_one(
+            {"_id": item_id, "customer_id": customer_id, "kind": kind}
+        )
+        if result.deleted_count:
+            await self.blobs.delete_one({"_id": item_id})
+        return result.deleted_count == 1
+
+    async def list(
+        self, customer_id: str, kind: str | None, limit: int, before: datetime | None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"customer_id": customer_id}
+        if kind:
+            query["kind"] = kind
+        if before:
+            query["at"] = {"$lt": before}
+        cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
+        return await cursor.limit(limit).to_list()
+
+    async def insert_attachment(self, doc: dict[str, Any], data: bytes) -> None:
+        """Bytes first, then the entry that points at them: never an entry without content."""
+        await self.blobs.insert_one({"_id": doc["_id"], "data": Binary(data)})
+        await self.interactions.insert_one(doc)
+
+    async def blob(self, item_id: str) -> bytes | None:
+        found = await self.blobs.find_one({"_id": item_id})
+        return bytes(found["data"]) if found else None
+
+    async def next_number(self, name: str) -> int:
+        counter = await self.counters.find_one_and_update(
+            {"_id": name}, {"$inc": {"next": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        return int(counter["next"])
+
+    async def forget(self, customer_id: str) -> None:
+        """Erasure: every interaction and attachment of the customer."""
+        ids = [
+            d["_id"] async for d in self.interactions.find({"customer_id": customer_id}, {"_id": 1})
+        ]
+        await self.blobs.delete_many({"_id": {"$in": ids}})
+        await self.interactions.delete_many({"customer_id": customer_id})
+
+    async def trait_catalogue(self) -> list[dict[str, Any]]:
+        return await self.traits.find().sort("_id").to_list()
+
+    async def add_trait(self, name: str, description: str | None) -> bool:
+        try:
+            await self.traits.insert_one({"_id": name, "description": description})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def known_traits(self, names: Iterable[str]) -> set[str]:
+        cursor = self.traits.find({"_id": {"$in": list(names)}}, {"_id": 1})
+        return {d["_id"] async for d in cursor}
