@@ -3,16 +3,20 @@
 A change and the events it causes are one atomic single-document write: the update pushes the
 encoded events onto the document's ``outbox`` array. Right after the write the relay publishes
 them and pulls them off again. A crash in between leaves them in the document, where the sweep
-(at start-up and then at an interval) finds and publishes them: entries older than the interval,
-so the sweep does not race the writer that is publishing them right now. Events may still be
-published twice (a crash after the publish, before the clear); every event carries its
-aggregate's version or id and consumers apply each once.
+finds and publishes them: at start-up (everything a crashed predecessor left), after a failed
+delivery in this process, and now and then for replicas that crashed and never came back. On the
+dev stand-in that query scans the collection, so it stays off the hot path. Sweeps after
+start-up take only entries older than the check interval, so they do not race the writer that is
+publishing them right now. Events may still be published twice (a crash after the publish,
+before the clear); every event carries its aggregate's version or id and consumers apply each
+once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -60,12 +64,15 @@ class OutboxRelay:
         collection: AsyncCollection,
         publisher: Publisher,
         sweep_seconds: float = 5.0,
+        safety_sweep_seconds: float = 600.0,
         sweep_batch: int = 1000,
     ) -> None:
         self._collection = collection
         self._publisher = publisher
         self._sweep_seconds = sweep_seconds
+        self._safety_sweep_seconds = safety_sweep_seconds
         self._sweep_batch = sweep_batch
+        self._failed_since_sweep = False
         self._task: asyncio.Task[None] | None = None
 
     async def deliver(self, pending: Mapping[Any, Iterable[Mapping[str, Any]]]) -> None:
@@ -74,26 +81,31 @@ class OutboxRelay:
         if not entries:
             return
         faults.crash_point(faults.AFTER_STORE)
-        await self._publisher.publish([_record(item) for _, item in entries])
-        faults.crash_point(faults.AFTER_PUBLISH)
-        # One $pull per document, naming only its own entries: a single update_many with every
-        # id would match each entry against the whole list (slow on the stand-in).
-        await self._collection.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": doc_id}, {"$pull": {FIELD: {"id": {"$in": [i["id"] for i in items]}}}}
-                )
-                for doc_id, items in pending.items()
-                if items
-            ],
-            ordered=False,
-        )
+        try:
+            await self._publisher.publish([_record(item) for _, item in entries])
+            faults.crash_point(faults.AFTER_PUBLISH)
+            # One $pull per document, naming only its own entries: a single update_many with
+            # every id would match each entry against the whole list (slow on the stand-in).
+            await self._collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc_id},
+                        {"$pull": {FIELD: {"id": {"$in": [i["id"] for i in items]}}}},
+                    )
+                    for doc_id, items in pending.items()
+                    if items
+                ],
+                ordered=False,
+            )
+        except Exception:
+            self._failed_since_sweep = True  # the entries stay; the next check sweeps them
+            raise
 
-    async def sweep(self) -> int:
-        """Publish what a crash left behind (entries older than one sweep interval); returns how
-        many entries it delivered."""
+    async def sweep(self, min_age_seconds: float = 0.0) -> int:
+        """Publish the entries left in documents (those older than ``min_age_seconds``); returns
+        how many entries it delivered."""
         delivered = 0
-        cutoff = datetime.now(UTC) - timedelta(seconds=self._sweep_seconds)
+        cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
         while True:
             docs = await self._collection.find(
                 {f"{FIELD}.0.at": {"$lt": cutoff}}, {FIELD: 1}
@@ -114,11 +126,18 @@ class OutboxRelay:
                 await self._task
 
     async def _sweep_forever(self) -> None:
+        last = time.monotonic()
         while True:
             await asyncio.sleep(self._sweep_seconds)
+            due = time.monotonic() - last >= self._safety_sweep_seconds
+            if not (self._failed_since_sweep or due):
+                continue
+            self._failed_since_sweep = False
+            last = time.monotonic()
             try:
-                count = await self.sweep()
+                count = await self.sweep(min_age_seconds=self._sweep_seconds)
                 if count:
                     log.warning("outbox sweep published leftovers", entries=count)
             except Exception:
+                self._failed_since_sweep = True
                 log.exception("outbox sweep failed; retrying at the next interval")

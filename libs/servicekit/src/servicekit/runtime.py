@@ -48,6 +48,7 @@ class ServiceRuntime:
             self.db[collection_name],
             self.publisher,
             sweep_seconds=self.settings.outbox_sweep_seconds,
+            safety_sweep_seconds=self.settings.outbox_safety_sweep_seconds,
         )
         self.relays.append(relay)
         return relay

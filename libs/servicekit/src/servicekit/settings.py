@@ -22,7 +22,12 @@ class ServiceSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "cdp"
     consumer_max_records: int = 1000
-    outbox_sweep_seconds: float = 5.0
+    outbox_sweep_seconds: float = Field(
+        default=5.0, description="How often to check for undelivered events after a failure"
+    )
+    outbox_safety_sweep_seconds: float = Field(
+        default=600.0, description="How often to sweep regardless (replicas that crashed for good)"
+    )
     max_body_bytes: int = 1_048_576
     log_json: bool = True
     fault_crash_at: str = Field(
