@@ -59,6 +59,10 @@ class Mdm:
     async def upsert(self, code: str, version: int, **record: Any) -> RecordMetadata:
         return await self.send(mdm_upsert(code, version, **record), code)
 
+    async def merge(self, survivor: str, loser: str, version: int) -> RecordMetadata:
+        data = {"mdm_code": survivor, "merged_mdm_code": loser, "version": version}
+        return await self.send(mdm_event("CustomersMerged", survivor, data), survivor)
+
     @staticmethod
     def upsert_event(code: str, version: int, **record: Any) -> CloudEvent:
         return mdm_upsert(code, version, **record)

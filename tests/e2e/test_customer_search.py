@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 
 import pytest
@@ -47,3 +49,25 @@ async def test_search_pages_through_matches_and_rejects_unknown_criteria(gateway
     assert bad_cursor.status_code == 422 and bad_cursor.json()["errors"][0]["field"] == "cursor"
     too_many = await gateway.get("/api/customers", params={"limit": 10_000})
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "limit"
+
+
+async def test_export_streams_every_match_as_csv_and_defuses_formulas(gateway) -> None:
+    family = f"Xv{uuid.uuid4().hex[:6]}"
+    for first, title in [("Dan", '=HYPERLINK("http://x")'), ("Eva", "Nurse")]:
+        response = await gateway.post(
+            "/api/customers",
+            json={"first_name": first, "last_name": family, "email": f"{first}@example.org",
+                  "job_title": title},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+
+    export = await gateway.get(
+        "/api/customers/export.csv", params={"last_name": family, "sort": "first_name"}
+    )
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [(r["first_name"], r["last_name"]) for r in rows] == [("Dan", family), ("Eva", family)]
+    assert rows[0]["job_title"] == '\'=HYPERLINK("http://x")'
+    bad = await gateway.get("/api/customers/export.csv", params={"colour": "red"})
+    assert bad.status_code == 422

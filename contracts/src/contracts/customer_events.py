@@ -56,6 +56,17 @@ class CustomerDeactivated(CustomerChanged):
     TYPE = "cdp.customer.CustomerDeactivated"
 
 
+class CustomersMerged(CustomerChanged):
+    """``customer`` (the survivor) absorbed ``merged_customer_id``: whatever a service holds on
+    the merged customer now belongs to the survivor. The merged record becomes void, with
+    ``merged_into`` naming the survivor (its own CustomerDeactivated follows)."""
+
+    TYPE = "cdp.customer.CustomersMerged"
+
+    merged_customer_id: str
+    merged_mdm_code: str | None = None
+
+
 class CustomerErased(Event):
     """A privacy erasure: every service deletes what it holds on the customer, and keeps only the
     id as a tombstone so that a replay of older events does not bring the customer back."""

@@ -174,6 +174,12 @@ class Customer(CustomerFields):
     id: str
     suppressions: list[Suppression] = Field(default_factory=list)
     traits: list[str] = Field(default_factory=list, description="Trait names, sorted")
+    merged_ids: list[str] = Field(
+        default_factory=list, description="Customers merged into this one (MDM merges)"
+    )
+    merged_into: str | None = Field(
+        default=None, description="Set on a void customer that was merged into another"
+    )
     version: int = Field(ge=1, description="Increases with every change; used for concurrency")
     status: CustomerStatus = "active"
     mdm_code: str | None = None

@@ -7,7 +7,8 @@ so duplicates, replays and late older versions change nothing.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from contracts.customers import CustomerFields, MdmCode
 from contracts.events import Event
@@ -26,3 +27,24 @@ class MdmCustomerDeactivated(Event):
 
     mdm_code: MdmCode
     version: int = Field(ge=0)
+
+
+class MdmCustomersMerged(Event):
+    """Two master records were found to be one customer: ``merged_mdm_code`` (the loser) is
+    retired into ``mdm_code`` (the survivor). ``version`` is the survivor's master version."""
+
+    TYPE = "cdp.mdm.CustomersMerged"
+
+    mdm_code: MdmCode
+    merged_mdm_code: MdmCode
+    version: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _two_customers(self) -> MdmCustomersMerged:
+        if self.mdm_code == self.merged_mdm_code:
+            raise PydanticCustomError(
+                "merge_into_itself",
+                "a customer cannot be merged into itself",
+                {"fields": ["merged_mdm_code"]},
+            )
+        return self

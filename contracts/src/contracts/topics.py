@@ -14,11 +14,12 @@ from contracts.customer_events import (
     CustomerDeactivated,
     CustomerErased,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
 )
 from contracts.events import Event
 from contracts.loyalty_events import MemberEnrolled
-from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
+from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 
 DAY_MS = 24 * 3600 * 1000
 DEAD_LETTER_SUFFIX = ".dlt"
@@ -48,14 +49,20 @@ class Topic:
 MDM_CUSTOMERS = Topic(
     name="mdm.customers",
     key="MDM code",
-    events=(MdmCustomerUpserted, MdmCustomerDeactivated),
+    events=(MdmCustomerUpserted, MdmCustomerDeactivated, MdmCustomersMerged),
     partitions=12,
     description="Creations, updates and deactivations from enterprise master-data systems",
 )
 CUSTOMER_EVENTS = Topic(
     name="customer.events",
     key="customer id",
-    events=(CustomerRegistered, CustomerUpdated, CustomerDeactivated, CustomerErased),
+    events=(
+        CustomerRegistered,
+        CustomerUpdated,
+        CustomerDeactivated,
+        CustomersMerged,
+        CustomerErased,
+    ),
     partitions=12,
     description="Every change of a customer record, with the record's state after it",
 )

@@ -64,3 +64,10 @@ def test_a_start_that_cannot_bind_fails_with_the_broker_log(tmp_path: Path) -> N
     message = str(failure.value)
     assert "kafka failed to start" in message
     assert "kafka.log" in message  # the tail of the broker's own log follows
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    from devstack.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(2000)]  # ~1 in 64 raw ids starts with "-"
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

@@ -59,6 +59,18 @@ async def search_customers(
     return await services.forward("customer", "GET", "/customers", identity, params=params)
 
 
+@router.get(
+    "/customers/export.csv",
+    responses={200: {"content": {"text/csv": {}}, "description": "Every match, as CSV"}},
+)
+async def export_customers(
+    criteria: Annotated[CustomerSearch, Query()], services: Services, identity: CurrentIdentity
+) -> Response:
+    """Every customer matching the criteria, as CSV (limit and cursor are ignored)."""
+    params = criteria.model_dump(mode="json", exclude_none=True)
+    return await services.stream("customer", "/customers/export.csv", identity, params=params)
+
+
 @router.get("/customers/{customer_id}", response_model=Customer)
 async def get_customer(customer_id: str, services: Services, identity: CurrentIdentity) -> Response:
     return await services.forward("customer", "GET", f"/customers/{customer_id}", identity)

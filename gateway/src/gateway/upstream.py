@@ -6,13 +6,25 @@ from typing import Any
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from servicekit.auth import Identity
 from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
+from starlette.background import BackgroundTask
 
 FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag", "content-disposition")
 RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
 API_PREFIX = "/api"
+
+
+def unavailable(service: str, exc: Exception) -> Problem:
+    return Problem(
+        f"the {service} service did not answer: {type(exc).__name__}",
+        status=503,
+        code="service-unavailable",
+        title="Service unavailable",
+        service=service,
+    )
 
 
 class Upstreams:
@@ -67,13 +79,7 @@ class Upstreams:
                 timeout=timeout or httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
-            raise Problem(
-                f"the {service} service did not answer: {type(exc).__name__}",
-                status=503,
-                code="service-unavailable",
-                title="Service unavailable",
-                service=service,
-            ) from exc
+            raise unavailable(service, exc) from exc
 
     async def forward(
         self,
@@ -127,4 +133,27 @@ class Upstreams:
             content=await request.body(),
             params=request.query_params.multi_items(),
             headers=headers,
+        )
+
+    async def stream(
+        self, service: str, path: str, identity: Identity, *, params: Any = None
+    ) -> Response:
+        """GET a long answer (an export) and pass it on chunk by chunk, never whole in memory."""
+        client = self._clients[service]
+        request = client.build_request("GET", path, params=params, headers=self._headers(identity))
+        try:
+            upstream = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise unavailable(service, exc) from exc
+        headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() in FORWARDED_RESPONSE_HEADERS and k.lower() != "content-type"
+        }
+        return StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            headers=headers,
+            media_type=upstream.headers.get("content-type", PROBLEM_JSON),
+            background=BackgroundTask(upstream.aclose),
         )

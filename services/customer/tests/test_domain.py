@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contracts.customer_events import CustomerDeactivated, CustomerRegistered, CustomerUpdated
+from contracts.customer_events import (
+    CustomerDeactivated,
+    CustomerRegistered,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from contracts.customers import CustomerCreate, CustomerFields
-from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
+from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from customer import domain
 from servicekit.problems import Conflict, Invalid
 
@@ -146,3 +151,46 @@ def test_status_transitions_and_their_events() -> None:
         domain.set_status(void.record, "suspended", NOW, "user:e")
     active = domain.set_status(void.record, "active", NOW, "user:e")
     assert active.record["status"] == "active" and active.record["version"] == 4
+
+
+def test_merge_moves_the_losers_tags_to_the_survivor_and_retires_the_loser() -> None:
+    survivor = domain.apply_mdm(None, upsert(1, last_name="Pop"), NOW).record
+    survivor["traits"], survivor["suppressions"] = (
+        ["vip"],
+        [{"type": "do-not-call", "date": "2026-01-01"}],
+    )
+    other = MdmCustomerUpserted(mdm_code="M-2", version=4, record=CustomerFields(last_name="Popp"))
+    loser = domain.apply_mdm(None, other, NOW).record
+    loser["traits"], loser["suppressions"] = (
+        ["speaker"],
+        [{"type": "do-not-mail", "date": "2026-02-01"}],
+    )
+    merge = MdmCustomersMerged(mdm_code="M-1", merged_mdm_code="M-2", version=2)
+
+    kept, retired = domain.merge(survivor, loser, merge, NOW, "mdm:test")
+    assert kept.record["traits"] == ["speaker", "vip"]
+    assert [s["type"] for s in kept.record["suppressions"]] == ["do-not-call", "do-not-mail"]
+    assert kept.record["merged_ids"] == [loser["_id"]] and kept.record["mdm_version"] == 2
+    (event,) = kept.events
+    assert isinstance(event, CustomersMerged) and event.merged_customer_id == loser["_id"]
+    assert retired.record["status"] == "void"
+    assert retired.record["merged_into"] == survivor["_id"]
+    assert isinstance(retired.events[0], CustomerDeactivated)
+
+    with pytest.raises(domain.Stale):  # the same merge again
+        domain.merge(kept.record, retired.record, merge, NOW)
+    with pytest.raises(domain.Stale):  # the master's later events for the loser
+        domain.apply_mdm(
+            retired.record,
+            MdmCustomerUpserted(mdm_code="M-2", version=9, record=CustomerFields()),
+            NOW,
+        )
+    with pytest.raises(Conflict):
+        domain.set_status(retired.record, "active", NOW, "user:u")
+    with pytest.raises(domain.UnknownCustomer):
+        domain.merge(survivor, None, merge, NOW)
+
+
+def test_a_customer_cannot_be_merged_into_itself() -> None:
+    with pytest.raises(ValueError, match="into itself"):
+        MdmCustomersMerged(mdm_code="M-1", merged_mdm_code="M-1", version=1)

@@ -91,7 +91,14 @@ public final class Launcher {
             store = new MVStore.Builder().open();
         } else {
             Files.createDirectories(dataDir);
-            store = new MVStore.Builder().fileName(dataDir.resolve("db.mv").toString()).open();
+            // We commit after every write ourselves. MVStore's background writer (auto-commit and
+            // chunk compaction) raced a long scan on a busy 100k-document store here ("Chunk
+            // 755 not found"): keep it off. The file then grows until the store is compacted on
+            // a clean shutdown.
+            store = new MVStore.Builder()
+                .fileName(dataDir.resolve("db.mv").toString())
+                .autoCommitDisabled()
+                .open();
         }
         CdpBackend backend = new CdpBackend(store, narrowing);
         backend.version(MONGO_4_4);
@@ -135,7 +142,9 @@ public final class Launcher {
         public Document handleCommand(Channel channel, String database, String command, Document query) {
             Document response = super.handleCommand(channel, database, command, query);
             if (WRITE_COMMANDS.contains(command.toLowerCase(Locale.ROOT))) {
-                commit();
+                synchronized (this) { // one commit at a time across the server's I/O threads
+                    commit();
+                }
             }
             return response;
         }

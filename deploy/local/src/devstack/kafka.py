@@ -99,11 +99,20 @@ def _java(classpath: list[Path], heap: str) -> list[str]:
     ]
 
 
+def new_cluster_id() -> str:
+    """A base64url UUID, as Kafka makes them; never starting with "-", which the storage tool's
+    argument parser would take for an option (Kafka's own Uuid.randomUuid() avoids it too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(java: list[str], config: Path, data_dir: Path) -> None:
     """Give a new folder its cluster id; a formatted one is left as it is."""
     if (data_dir / "logs" / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     tool = ServerProcess(
         "kafka-storage-format",
         [*java, STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(config)],

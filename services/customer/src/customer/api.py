@@ -14,10 +14,12 @@ from contracts.customers import (
     CustomerStatus,
 )
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from servicekit.auth import CurrentIdentity, Identity
 from servicekit.problems import Forbidden, Problem
 
+from customer import export
 from customer.handlers import CustomerService
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -79,6 +81,22 @@ async def search_customers(
 ) -> CustomerPage:
     """Search by any combination of criteria; page on with ``cursor=<next_cursor>``."""
     return await customers.search(criteria)
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "Every match, as CSV"}},
+)
+async def export_customers(
+    criteria: Annotated[CustomerSearch, Query()], customers: Customers, identity: CurrentIdentity
+) -> StreamingResponse:
+    """Every customer matching the criteria (as for search; limit and cursor are ignored)."""
+    return StreamingResponse(
+        export.csv_lines(customers.search, criteria),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
 
 
 @router.get("/{customer_id}", response_model=Customer)

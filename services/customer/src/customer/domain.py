@@ -16,6 +16,7 @@ from typing import Any
 from contracts.customer_events import (
     CustomerDeactivated,
     CustomerRegistered,
+    CustomersMerged,
     CustomerUpdated,
     FieldChange,
     Origin,
@@ -29,19 +30,28 @@ from contracts.customers import (
     Suppression,
 )
 from contracts.events import Event
-from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
+from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from pydantic import ValidationError
 from servicekit.problems import Conflict, Invalid, NotFound
 
 MDM_ID_NAMESPACE = uuid.UUID("0b9f5c4e-3a8e-4f63-9a57-6d1b3b0c2f10")
-SYSTEM_FIELDS = ("_id", "version", "status", "mdm_code", "mdm_version", "created_at", "updated_at")
+SYSTEM_FIELDS = (
+    "_id",
+    "version",
+    "status",
+    "mdm_code",
+    "mdm_version",
+    "merged_into",
+    "created_at",
+    "updated_at",
+)
 # Ours alone: changed through their own endpoints, kept when the MDM master or an edit replaces
 # the editable fields.
-LOCAL_FIELDS = ("suppressions", "traits")
+LOCAL_FIELDS = ("suppressions", "traits", "merged_ids")
 KEPT_FIELDS = (*SYSTEM_FIELDS, *LOCAL_FIELDS)
 EDITABLE_FIELDS = tuple(CustomerFields.model_fields)
 # What history and events report as changed: the editable fields plus these.
-TRACKED_FIELDS = (*EDITABLE_FIELDS, *LOCAL_FIELDS, "status", "mdm_code")
+TRACKED_FIELDS = (*EDITABLE_FIELDS, *LOCAL_FIELDS, "status", "mdm_code", "merged_into")
 # Which status changes a user may make, and the event that reports each.
 TRANSITIONS: dict[CustomerStatus, tuple[CustomerStatus, ...]] = {
     "active": ("suspended", "void"),
@@ -84,6 +94,15 @@ class Change:
     record: dict[str, Any]
     previous_version: int | None  # None: the record is new
     events: list[Event] = field(default_factory=list)
+
+
+def _not_merged(record: dict[str, Any]) -> None:
+    if record.get("merged_into"):
+        raise Conflict(
+            f"customer {record['_id']} was merged into {record['merged_into']}: change that one",
+            code="customer-merged",
+            merged_into=record["merged_into"],
+        )
 
 
 def _next(record: dict[str, Any], now: datetime, **changes: Any) -> dict[str, Any]:
@@ -156,6 +175,7 @@ def set_status(
     record: dict[str, Any], status: CustomerStatus, now: datetime, changed_by: str
 ) -> Change:
     """Suspend, reactivate or void. Setting the status a record already has changes nothing."""
+    _not_merged(record)
     if record["status"] == status:
         return Change(record, record["version"])
     if status not in TRANSITIONS[record["status"]]:
@@ -219,6 +239,8 @@ def apply_mdm(
 ) -> Change:
     """Apply one MDM event to the current record (None if unknown). Raises Stale or
     UnknownCustomer when the event changes nothing."""
+    if record is not None and record.get("merged_into"):
+        raise Stale(f"{event.mdm_code} was merged into {record['merged_into']}")
     if record is not None and record.get("mdm_version", -1) >= event.version:
         raise Stale(f"{event.mdm_code}: version {event.version} <= {record.get('mdm_version')}")
     if isinstance(event, MdmCustomerDeactivated):
@@ -256,3 +278,52 @@ def apply_mdm(
         return Change({**record, "mdm_version": event.version}, record["version"])
     after = _next(after, now)
     return Change(after, record["version"], [_updated(record, after, "mdm", changed_by)])
+
+
+def merge(
+    survivor: dict[str, Any] | None,
+    loser: dict[str, Any] | None,
+    event: MdmCustomersMerged,
+    now: datetime,
+    changed_by: str | None = None,
+) -> tuple[Change, Change]:
+    """The survivor takes the loser's suppressions, traits and merged ids; the loser becomes
+    void with ``merged_into``. Raises Stale if already applied, UnknownCustomer if either is
+    missing."""
+    if survivor is None or loser is None:
+        missing = event.mdm_code if survivor is None else event.merged_mdm_code
+        raise UnknownCustomer(f"no customer with MDM code {missing} to merge")
+    if (
+        loser.get("merged_into") == survivor["_id"]
+        or survivor.get("mdm_version", -1) >= event.version
+    ):
+        raise Stale(f"merge of {event.merged_mdm_code} into {event.mdm_code} already applied")
+    if survivor.get("merged_into"):
+        raise Stale(f"{event.mdm_code} was itself merged into {survivor['merged_into']}")
+    suppressions = {s["type"]: s for s in loser.get("suppressions", [])}
+    suppressions.update({s["type"]: s for s in survivor.get("suppressions", [])})
+    merged_ids = [*survivor.get("merged_ids", []), *loser.get("merged_ids", []), loser["_id"]]
+    after = _next(
+        survivor,
+        now,
+        mdm_version=event.version,
+        suppressions=[suppressions[t] for t in sorted(suppressions)],
+        traits=sorted(set(survivor.get("traits", [])) | set(loser.get("traits", []))),
+        merged_ids=sorted(set(merged_ids)),
+    )
+    for name in ("suppressions", "traits"):
+        if not after[name]:
+            del after[name]
+    merged = CustomersMerged(
+        customer=to_customer(after),
+        origin="mdm",
+        changes=changes_between(survivor, after),
+        changed_by=changed_by,
+        merged_customer_id=loser["_id"],
+        merged_mdm_code=loser.get("mdm_code"),
+    )
+    retired = _next(loser, now, status="void", merged_into=survivor["_id"])
+    return (
+        Change(after, survivor["version"], [merged]),
+        Change(retired, loser["version"], [_updated(loser, retired, "mdm", changed_by)]),
+    )

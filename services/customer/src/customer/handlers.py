@@ -18,7 +18,7 @@ from contracts.customers import (
     Suppression,
 )
 from contracts.events import Event
-from contracts.mdm import MdmCustomerDeactivated, MdmCustomerUpserted
+from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from contracts.topics import CUSTOMER_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
@@ -229,7 +229,63 @@ class CustomerService:
         return CustomerPage(items=items, next_cursor=cursor)
 
     async def ingest_mdm(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Apply a batch of MDM events: per MDM code, in version order, in one bulk write."""
+        """Apply a batch of MDM events in order: runs of upserts and deactivations as one bulk
+        each, merges (which touch two customers) one by one between them."""
+        rejections: list[Rejection] = []
+        run: list[Delivery] = []
+        for delivery in deliveries:
+            if isinstance(delivery.event, MdmCustomersMerged):
+                rejections += await self._apply_records(run)
+                run = []
+                rejections += await self._merge(delivery)
+            else:
+                run.append(delivery)
+        return rejections + await self._apply_records(run)
+
+    async def _merge(self, delivery: Delivery) -> list[Rejection]:
+        event = delivery.event
+        assert isinstance(event, MdmCustomersMerged)
+        changed_by = f"mdm:{delivery.envelope.source}:{delivery.envelope.id}"
+        for _ in range(MAX_RACE_RETRIES):
+            found = await self.store.by_mdm_codes([event.mdm_code, event.merged_mdm_code])
+            survivor, loser = found.get(event.mdm_code), found.get(event.merged_mdm_code)
+            try:
+                kept, retired = domain.merge(survivor, loser, event, datetime.now(UTC), changed_by)
+            except domain.Stale:
+                return []
+            except domain.UnknownCustomer as exc:
+                return [Rejection(delivery.record, str(exc))]
+            assert survivor is not None and loser is not None
+            # Interactions move first: idempotent, so a crash before the records' write is
+            # mended when the merge event is redelivered.
+            await self.interactions.move(loser["_id"], survivor["_id"])
+            writes: list[RecordWrite] = []
+            for before, change in ((survivor, kept), (loser, retired)):
+                entries = [
+                    self._entry(e, change.record["_id"], delivery.envelope.id)
+                    for e in change.events
+                ]
+                writes.append(
+                    (
+                        change.record,
+                        change.previous_version,
+                        entries,
+                        set(before) - set(change.record),
+                    )
+                )
+            lost = await self.store.write_changes(writes)
+            await self.relay.deliver(
+                {w[0]["_id"]: w[2] for i, w in enumerate(writes) if i not in lost}
+            )
+            if not lost:
+                log.info("customers merged", survivor=survivor["_id"], merged=loser["_id"])
+                return []
+        raise RuntimeError(f"merge into {event.mdm_code} kept racing with other writers")
+
+    async def _apply_records(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        """Upserts and deactivations: per MDM code, in version order, in one bulk write."""
+        if not deliveries:
+            return []
         by_code: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
             event = delivery.event

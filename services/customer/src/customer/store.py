@@ -220,6 +220,12 @@ class InteractionStore:
         )
         return int(counter["next"])
 
+    async def move(self, from_customer: str, to_customer: str) -> None:
+        """A merge: every interaction of one customer now belongs to another."""
+        await self.interactions.update_many(
+            {"customer_id": from_customer}, {"$set": {"customer_id": to_customer}}
+        )
+
     async def forget(self, customer_id: str) -> None:
         """Erasure: every interaction and attachment of the customer."""
         ids = [
