@@ -159,3 +159,15 @@ async def trait_catalogue(
     request: Request, services: Services, identity: CurrentIdentity
 ) -> Response:
     return await services.relay(request, "customer", "/traits", identity)
+
+
+@router.api_route(
+    "/bulk/{rest:path}",
+    methods=["POST"],
+    summary="Bulk work: CSV updates of suppressions, traits and fulfilments; delete from a search",
+)
+async def bulk_work(
+    rest: str, request: Request, services: Services, identity: CurrentIdentity
+) -> Response:
+    timeout = request.app.state.settings.bulk_timeout_seconds
+    return await services.relay(request, "customer", f"/bulk/{rest}", identity, timeout)

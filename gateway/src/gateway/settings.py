@@ -10,5 +10,6 @@ class GatewaySettings(ServiceSettings):
     loyalty_url: str = "http://127.0.0.1:8104"
     upstream_timeout_seconds: float = 5.0
     view_part_timeout_seconds: float = 1.0
+    bulk_timeout_seconds: float = 600.0
     # attachments pass through (the customer service enforces its own, smaller limit)
     max_body_bytes: int = 6 * 1024 * 1024

@@ -92,6 +92,7 @@ class Upstreams:
         content: bytes | None = None,
         params: Any = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Response:
         """Relay a service's answer as it is (its problem details included); a Location the
         service gives is made a gateway path."""
@@ -104,6 +105,7 @@ class Upstreams:
             content=content,
             params=params,
             headers=headers,
+            timeout=timeout,
         )
         headers = {
             k: v
@@ -121,7 +123,12 @@ class Upstreams:
         )
 
     async def relay(
-        self, request: Request, service: str, path: str, identity: Identity
+        self,
+        request: Request,
+        service: str,
+        path: str,
+        identity: Identity,
+        timeout: float | None = None,
     ) -> Response:
         """Pass a request through as it came (body, query, content type, If-Match)."""
         headers = {k: v for k, v in request.headers.items() if k.lower() in RELAYED_REQUEST_HEADERS}
@@ -133,6 +140,7 @@ class Upstreams:
             content=await request.body(),
             params=request.query_params.multi_items(),
             headers=headers,
+            timeout=timeout,
         )
 
     async def stream(

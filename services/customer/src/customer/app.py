@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from servicekit.runtime import ServiceRuntime, create_app
 
-from customer import api, consumers, interactions_api
+from customer import api, bulk_api, consumers, interactions_api
 from customer.handlers import CustomerService
 from customer.interactions import InteractionService
 from customer.settings import CustomerSettings
@@ -36,7 +36,7 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     app = create_app(
         runtime,
         title="Customer master",
-        routers=[api.router, interactions_api.router],
+        routers=[api.router, interactions_api.router, bulk_api.router],
         on_start=[create_indexes],
     )
     app.state.customers = customers

@@ -79,6 +79,17 @@ class CustomerService:
         await self.relay.deliver({record["_id"]: entries})
         return domain.to_customer(record)
 
+    async def matching_ids(self, criteria: CustomerSearch) -> list[str]:
+        """The ids of every customer the criteria find (all pages)."""
+        ids: list[str] = []
+        cursor = None
+        while True:
+            page = await self.search(criteria.model_copy(update={"limit": 500, "cursor": cursor}))
+            ids += [customer.id for customer in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                return ids
+
     async def _record(self, customer_id: str) -> dict[str, Any]:
         record = await self.store.get(customer_id)
         if record is None:
