@@ -163,8 +163,9 @@ async def trait_catalogue(
 
 @router.api_route(
     "/bulk/{rest:path}",
-    methods=["POST"],
-    summary="Bulk work: CSV updates of suppressions, traits and fulfilments; delete from a search",
+    methods=["GET", "POST"],
+    summary="Bulk work: CSV import (a job), CSV updates of suppressions, traits and "
+    "fulfilments, delete from a search",
 )
 async def bulk_work(
     rest: str, request: Request, services: Services, identity: CurrentIdentity

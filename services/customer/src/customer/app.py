@@ -7,9 +7,10 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from customer import api, bulk_api, consumers, interactions_api
 from customer.handlers import CustomerService
+from customer.imports import Importer
 from customer.interactions import InteractionService
 from customer.settings import CustomerSettings
-from customer.store import CUSTOMERS, ERASURES, CustomerStore, InteractionStore
+from customer.store import CUSTOMERS, ERASURES, CustomerStore, ImportStore, InteractionStore
 
 
 def build(settings: CustomerSettings | None = None) -> FastAPI:
@@ -27,18 +28,21 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     interactions = InteractionService(
         interaction_store, settings.attachment_max_bytes, frozenset(settings.attachment_types)
     )
+    importer = Importer(customers, ImportStore(runtime.db))
     consumers.subscribe(runtime, customers)
 
-    async def create_indexes(_: ServiceRuntime) -> None:
+    async def prepare(_: ServiceRuntime) -> None:
         await store.create_indexes()
         await interaction_store.create_indexes()
+        await importer.jobs.interrupted()
 
     app = create_app(
         runtime,
         title="Customer master",
         routers=[api.router, interactions_api.router, bulk_api.router],
-        on_start=[create_indexes],
+        on_start=[prepare],
     )
     app.state.customers = customers
     app.state.interactions = interactions
+    app.state.importer = importer
     return app

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from contracts.customers import CustomerSearch
-from fastapi import APIRouter, File, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from servicekit.auth import CurrentIdentity
-from servicekit.problems import Problem
+from servicekit.problems import Invalid, Problem
 
 from customer import bulk
 from customer.api import Customers, require_manager
+from customer.imports import Importer
 from customer.interactions_api import Interactions
 
 router = APIRouter(prefix="/bulk", tags=["bulk"])
 MAX_CSV_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # the service's request limit; split larger files
 
 
 class BulkDelete(BaseModel):
@@ -68,3 +70,56 @@ async def delete_matching(
     token. Call again with that token to erase them (409 if the matches changed meanwhile)."""
     require_manager(identity)
     return await bulk.delete_matching(body.criteria, body.confirm, customers, identity)
+
+
+def importer(request: Request) -> Importer:
+    return request.app.state.importer
+
+
+@router.post(
+    "/imports",
+    status_code=202,
+    summary="Import customers from a CSV file (a job: poll its progress and report)",
+)
+async def start_import(
+    file: Annotated[UploadFile, File(description="CSV with a header row")],
+    jobs: Annotated[Importer, Depends(importer)],
+    identity: CurrentIdentity,
+    response: Response,
+    mapping: Annotated[
+        str | None,
+        Form(
+            description='JSON object: CSV header -> customer field, e.g. {"E-mail": "email"}; '
+            "without it, headers that name a field map to it"
+        ),
+    ] = None,
+    on_invalid: Annotated[Literal["skip", "abort"], Form()] = "skip",
+) -> dict[str, Any]:
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Problem(
+            f"the file exceeds {MAX_IMPORT_BYTES} bytes",
+            status=413,
+            code="file-too-large",
+            field="file",
+        )
+    try:
+        columns = None if mapping is None else TypeAdapter(dict[str, str]).validate_json(mapping)
+    except ValidationError as exc:
+        raise Invalid.from_errors(
+            [{"loc": ("mapping",), "msg": "a JSON object of column -> field", "type": "mapping"}]
+        ) from exc
+    job = await jobs.start(data, file.filename or "import.csv", columns, on_invalid, identity)
+    response.headers["Location"] = f"/bulk/imports/{job['_id']}"
+    return public_job(job)
+
+
+@router.get("/imports/{job_id}", summary="An import's progress, and its report when done")
+async def import_status(
+    job_id: str, jobs: Annotated[Importer, Depends(importer)], identity: CurrentIdentity
+) -> dict[str, Any]:
+    return public_job(await jobs.get(job_id))
+
+
+def public_job(job: dict[str, Any]) -> dict[str, Any]:
+    return {"id": job["_id"], **{k: v for k, v in job.items() if k != "_id"}}

@@ -127,7 +127,9 @@ def _updated(
     )
 
 
-def register(command: CustomerCreate, now: datetime, changed_by: str) -> Change:
+def register(
+    command: CustomerCreate, now: datetime, changed_by: str, origin: Origin = "api"
+) -> Change:
     record = {
         **command.model_dump(mode="json", exclude_none=True),
         "_id": str(uuid.uuid4()),
@@ -138,7 +140,7 @@ def register(command: CustomerCreate, now: datetime, changed_by: str) -> Change:
     }
     event = CustomerRegistered(
         customer=to_customer(record),
-        origin="api",
+        origin=origin,
         changes=changes_between(None, record),
         changed_by=changed_by,
     )
@@ -146,7 +148,11 @@ def register(command: CustomerCreate, now: datetime, changed_by: str) -> Change:
 
 
 def edit(
-    record: dict[str, Any], patch: Mapping[str, Any], now: datetime, changed_by: str
+    record: dict[str, Any],
+    patch: Mapping[str, Any],
+    now: datetime,
+    changed_by: str,
+    origin: Origin = "api",
 ) -> Change:
     """Lay ``patch`` over the record's editable fields (``None`` clears one) and validate the
     result as a whole. Raises Invalid (422) naming the fields at fault; a void record is not
@@ -168,7 +174,7 @@ def edit(
     if not changes_between(record, after):
         return Change(record, record["version"])
     after = _next(after, now)
-    return Change(after, record["version"], [_updated(record, after, "api", changed_by)])
+    return Change(after, record["version"], [_updated(record, after, origin, changed_by)])
 
 
 def set_status(

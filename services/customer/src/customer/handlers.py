@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerChanged, CustomerErased
+from contracts.customer_events import CustomerChanged, CustomerErased, Origin
 from contracts.customers import (
     Customer,
     CustomerCreate,
@@ -64,8 +64,10 @@ class CustomerService:
         )
         return outbox.entry(self.settings.topic(CUSTOMER_EVENTS.name), customer_id, envelope)
 
-    async def register(self, command: CustomerCreate, identity: Identity) -> Customer:
-        change = domain.register(command, datetime.now(UTC), _changed_by(identity))
+    async def register(
+        self, command: CustomerCreate, identity: Identity, origin: Origin = "api"
+    ) -> Customer:
+        change = domain.register(command, datetime.now(UTC), _changed_by(identity), origin)
         record = change.record
         entries = [self._entry(e, record["_id"]) for e in change.events]
         try:
@@ -129,7 +131,17 @@ class CustomerService:
     ) -> Customer:
         record = await self._record(customer_id)
         self._check_version(record, expected_version)
-        change = domain.edit(record, patch, datetime.now(UTC), _changed_by(identity))
+        return await self.apply_edit(record, patch, identity)
+
+    async def apply_edit(
+        self,
+        record: dict[str, Any],
+        patch: dict[str, Any],
+        identity: Identity,
+        origin: Origin = "api",
+    ) -> Customer:
+        """Edit a record as read (409 if it changed since)."""
+        change = domain.edit(record, patch, datetime.now(UTC), _changed_by(identity), origin)
         return await self._save(record, change)
 
     async def set_status(

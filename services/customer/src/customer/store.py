@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import Binary
@@ -93,6 +93,25 @@ class CustomerStore:
                 raise
             return {e["index"] for e in errors}
         return set()
+
+    async def candidates(
+        self, mdm_codes: list[str], emails: list[str], phones: list[str], last_names: list[str]
+    ) -> list[dict[str, Any]]:
+        """Customers that share an MDM code, email, phone or last name with any of these (one
+        query per import chunk), with their search keys."""
+        branches = [
+            {path: {"$in": values}}
+            for path, values in (
+                ("mdm_code", mdm_codes),
+                (f"{search.FIELD}.email", emails),
+                (f"{search.FIELD}.phones", phones),
+                (f"{search.FIELD}.last_name", last_names),
+            )
+            if values
+        ]
+        if not branches:
+            return []
+        return await self.customers.find({"$or": branches}, {OUTBOX: 0}).to_list()
 
     async def search(
         self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int
@@ -247,3 +266,37 @@ class InteractionStore:
     async def known_traits(self, names: Iterable[str]) -> set[str]:
         cursor = self.traits.find({"_id": {"$in": list(names)}}, {"_id": 1})
         return {d["_id"] async for d in cursor}
+
+
+IMPORTS = "imports"
+
+
+class ImportStore:
+    """Import jobs: their progress and their report."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.jobs = db[IMPORTS]
+
+    async def create(self, job: dict[str, Any]) -> None:
+        await self.jobs.insert_one(job)
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        return await self.jobs.find_one({"_id": job_id})
+
+    async def progress(self, job_id: str, progress: dict[str, Any]) -> None:
+        await self.jobs.update_one({"_id": job_id}, {"$set": {"progress": progress}})
+
+    async def finish(self, job_id: str, status: str, progress: dict[str, Any]) -> None:
+        await self.jobs.update_one(
+            {"_id": job_id},
+            {"$set": {"status": status, "progress": progress, "finished_at": datetime.now(UTC)}},
+        )
+
+    async def interrupted(self) -> int:
+        """At start-up: jobs a stopped process was running will not finish. Rerunning the file
+        is safe (imported rows match)."""
+        result = await self.jobs.update_many(
+            {"status": "running"},
+            {"$set": {"status": "interrupted", "finished_at": datetime.now(UTC)}},
+        )
+        return result.modified_count
