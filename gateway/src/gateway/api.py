@@ -172,3 +172,20 @@ async def bulk_work(
 ) -> Response:
     timeout = request.app.state.settings.bulk_timeout_seconds
     return await services.relay(request, "customer", f"/bulk/{rest}", identity, timeout)
+
+
+@router.api_route(
+    "/saved-searches",
+    methods=["GET", "POST"],
+    summary="Saved searches: named criteria that people, groups and lists reuse",
+)
+@router.api_route(
+    "/saved-searches/{rest:path}",
+    methods=["GET", "PUT", "DELETE"],
+    summary="One saved search; /customers runs it, /export.csv exports what it finds",
+)
+async def saved_searches(
+    request: Request, services: Services, identity: CurrentIdentity
+) -> Response:
+    path = request.url.path.removeprefix(API_PREFIX)
+    return await services.relay(request, "customer", path, identity)

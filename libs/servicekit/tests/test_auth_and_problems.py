@@ -73,3 +73,23 @@ def test_dead_letter_keeps_the_original_and_adds_the_error() -> None:
     headers = dict(letter.headers)
     assert headers["ce_id"] == b"\xff\xfe raw" and headers["dlt_reason"] == b"broken"
     assert headers["dlt_original_offset"] == b"41" and headers["dlt_original_partition"] == b"2"
+
+
+async def test_an_unexpected_error_is_a_500_problem_not_a_bare_text() -> None:
+    import httpx
+    from fastapi import FastAPI
+    from servicekit import problems
+
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/internal-error")

@@ -117,6 +117,19 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(Invalid.from_errors(list(exc.errors())), request)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette still logs the exception; the caller gets problem details, not a bare text.
+        return problem_response(
+            Problem(
+                "an unexpected error; it is logged under this request's correlation id",
+                status=500,
+                code="internal-error",
+                title="Internal error",
+            ),
+            request,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(

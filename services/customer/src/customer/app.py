@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from servicekit.runtime import ServiceRuntime, create_app
 
-from customer import api, bulk_api, consumers, interactions_api
+from customer import api, bulk_api, consumers, interactions_api, saved_searches
 from customer.handlers import CustomerService
 from customer.imports import Importer
 from customer.interactions import InteractionService
@@ -29,20 +29,28 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
         interaction_store, settings.attachment_max_bytes, frozenset(settings.attachment_types)
     )
     importer = Importer(customers, ImportStore(runtime.db))
+    searches = saved_searches.SavedSearchStore(runtime.db)
     consumers.subscribe(runtime, customers)
 
     async def prepare(_: ServiceRuntime) -> None:
         await store.create_indexes()
         await interaction_store.create_indexes()
+        await searches.create_indexes()
         await importer.jobs.interrupted()
 
     app = create_app(
         runtime,
         title="Customer master",
-        routers=[api.router, interactions_api.router, bulk_api.router],
+        routers=[
+            api.router,
+            interactions_api.router,
+            bulk_api.router,
+            saved_searches.router,
+        ],
         on_start=[prepare],
     )
     app.state.customers = customers
     app.state.interactions = interactions
     app.state.importer = importer
+    app.state.saved_searches = searches
     return app
