@@ -18,8 +18,10 @@ from contracts.customer_events import (
     CustomerUpdated,
 )
 from contracts.events import Event
+from contracts.lists_events import ListMembershipChanged
 from contracts.loyalty_events import MemberEnrolled
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
+from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 
 DAY_MS = 24 * 3600 * 1000
 DEAD_LETTER_SUFFIX = ".dlt"
@@ -33,6 +35,7 @@ class Topic:
     partitions: int = 6
     retention_ms: int = 7 * DAY_MS
     consumed: bool = True
+    compacted: bool = False  # keep the latest record per key for good (a definition's state)
     description: str = ""
 
     def event_model(self, ce_type: str) -> type[Event] | None:
@@ -72,8 +75,39 @@ LOYALTY_EVENTS = Topic(
     events=(MemberEnrolled,),
     description="Enrollment, points and coupon facts from the loyalty service",
 )
+SEGMENTATION_DEFINITIONS = Topic(
+    name="segmentation.definitions",
+    key="segmentation code",
+    events=(SegmentationDefined,),
+    partitions=1,
+    compacted=True,
+    description="Each segmentation's current definition: dimensions, segments, rule version",
+)
+# Co-partitioned with customer.events (same key, same partition count): a consumer of both
+# with the range assignor sees one customer's records from both topics in one place.
+SEGMENT_ASSIGNMENTS = Topic(
+    name="segmentation.assignments",
+    key="customer id",
+    events=(SegmentsAssigned,),
+    partitions=12,
+    description="A customer's segments and profile values, whenever one of them changes",
+)
+LISTS_EVENTS = Topic(
+    name="lists.events",
+    key="customer id",
+    events=(ListMembershipChanged,),
+    consumed=False,
+    description="Customers entering and leaving team plans' lists, with the reasons",
+)
 
-CATALOGUE: tuple[Topic, ...] = (MDM_CUSTOMERS, CUSTOMER_EVENTS, LOYALTY_EVENTS)
+CATALOGUE: tuple[Topic, ...] = (
+    MDM_CUSTOMERS,
+    CUSTOMER_EVENTS,
+    LOYALTY_EVENTS,
+    SEGMENTATION_DEFINITIONS,
+    SEGMENT_ASSIGNMENTS,
+    LISTS_EVENTS,
+)
 
 
 @dataclass(frozen=True)
@@ -81,16 +115,24 @@ class PhysicalTopic:
     name: str
     partitions: int
     retention_ms: int
+    compacted: bool = False
+
+    @property
+    def configs(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        return {"retention.ms": str(self.retention_ms)}
 
 
 def physical_topics(prefix: str = "", partitions: int | None = None) -> list[PhysicalTopic]:
     """Every topic to create, dead-letter topics included (one partition each is plenty)."""
     created: list[PhysicalTopic] = []
     for topic in CATALOGUE:
+        # A test run's override applies to every keyed-by-customer topic alike, so
+        # co-partitioning holds; a compacted definitions topic keeps its one partition.
+        count = topic.partitions if topic.compacted else (partitions or topic.partitions)
         created.append(
-            PhysicalTopic(
-                topic.physical(prefix), partitions or topic.partitions, topic.retention_ms
-            )
+            PhysicalTopic(topic.physical(prefix), count, topic.retention_ms, topic.compacted)
         )
         if topic.consumed:
             created.append(PhysicalTopic(prefix + topic.dead_letter, 1, 30 * DAY_MS))

@@ -11,7 +11,7 @@ from servicekit import logging as cdp_logging
 from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
-from gateway import api
+from gateway import api, targeting
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -41,6 +41,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
+    app.include_router(targeting.router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -20,7 +20,7 @@ async def create_topics(
                 t.name,
                 num_partitions=t.partitions,
                 replication_factor=1,
-                topic_configs={"retention.ms": str(t.retention_ms)},
+                topic_configs=t.configs,
             )
             for t in wanted
             if t.name not in existing

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import ConsumerRecord
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from contracts.envelope import Envelope, EnvelopeError, decode
 from contracts.events import Event
 from contracts.topics import Topic
@@ -95,16 +96,19 @@ def subscribe_batch(
     broker: KafkaBroker,
     publisher: Publisher,
     settings: ServiceSettings,
-    topic: Topic,
+    topic: Topic | Sequence[Topic],
     group: str,
     handler: BatchHandler,
 ) -> None:
-    """Register a batch subscriber for ``topic`` in consumer group ``group``."""
+    """Register a batch subscriber for ``topic`` (or several, co-partitioned) in consumer group
+    ``group``."""
     group_id = settings.group(group)
-    dlt_topic = settings.topic(topic.dead_letter)
+    topics = [topic] if isinstance(topic, Topic) else list(topic)
+    by_name = {settings.topic(t.name): t for t in topics}
 
     @broker.subscriber(
-        settings.topic(topic.name),
+        *by_name,
+        partition_assignment_strategy=(RangePartitionAssignor,),
         group_id=group_id,
         batch=True,
         max_records=settings.consumer_max_records,
@@ -112,19 +116,27 @@ def subscribe_batch(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw,
-        title=f"{group}:{topic.name}",
+        title=f"{group}:{'+'.join(t.name for t in topics)}",
     )
     async def consume(body: Any, message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
         try:
-            decoded = [decode_record(topic, r) for r in records]
+            decoded = [decode_record(by_name[r.topic], r) for r in records]
             deliveries = [d for d in decoded if isinstance(d, Delivery)]
             rejected = [d for d in decoded if isinstance(d, Rejection)]
             if deliveries:
                 rejected += await handler(deliveries)
             if rejected:
                 await publisher.publish(
-                    [dead_letter(r.record, r.reason, dlt_topic, group_id) for r in rejected]
+                    [
+                        dead_letter(
+                            r.record,
+                            r.reason,
+                            settings.topic(by_name[r.record.topic].dead_letter),
+                            group_id,
+                        )
+                        for r in rejected
+                    ]
                 )
                 for r in rejected:
                     log.warning(
@@ -137,7 +149,7 @@ def subscribe_batch(
         except Exception as exc:
             log.error(
                 "batch failed; rewinding to retry",
-                topic=topic.name,
+                topics=list(by_name),
                 records=len(records),
                 error=repr(exc),
                 trace=traceback.format_exc(limit=5),

@@ -66,10 +66,12 @@ class ServiceRuntime:
         self.started = True
         log.info("service started", database=self.settings.database_name)
 
-    async def stop(self) -> None:
+    async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
         self.started = False
         if self.broker is not None:
             await self.broker.stop()
+        for hook in on_stop:
+            await hook(self)
         for relay in self.relays:
             await relay.stop()
         await self.publisher.stop()
@@ -140,6 +142,7 @@ def create_app(
     title: str,
     routers: Sequence[APIRouter] = (),
     on_start: Sequence[Hook] = (),
+    on_stop: Sequence[Hook] = (),
 ) -> FastAPI:
     settings = runtime.settings
     cdp_logging.configure(settings.service_name, json=settings.log_json)
@@ -148,7 +151,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(on_start)
         yield
-        await runtime.stop()
+        await runtime.stop(on_stop)
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings

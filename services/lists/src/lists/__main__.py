@@ -1,6 +1,7 @@
 from servicekit.runtime import serve
 
-from lists.app import Settings, build
+from lists.app import build
+from lists.settings import ListsSettings
 
-settings = Settings()
+settings = ListsSettings()
 serve(build(settings), settings)

@@ -1,6 +1,7 @@
 from servicekit.runtime import serve
 
-from segmentation.app import Settings, build
+from segmentation.app import build
+from segmentation.settings import SegmentationSettings
 
-settings = Settings()
+settings = SegmentationSettings()
 serve(build(settings), settings)

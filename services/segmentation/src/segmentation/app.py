@@ -1,20 +1,42 @@
-"""Composition root of the segmentation service.
-
-Its use cases arrive with their issue; for now it runs,
-reports health and readiness, and owns its database."""
+"""Composition root of the segmentation service."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from servicekit.runtime import ServiceRuntime, create_app
-from servicekit.settings import ServiceSettings
+
+from segmentation import api, consumers
+from segmentation.handlers import SegmentationService
+from segmentation.settings import SegmentationSettings
+from segmentation.store import CUSTOMERS, SEGMENTATIONS, SegmentationStore
 
 
-class Settings(ServiceSettings):
-    service_name: str = "segmentation"
-    http_port: int = 8102
+def build(settings: SegmentationSettings | None = None) -> FastAPI:
+    settings = settings or SegmentationSettings()
+    runtime = ServiceRuntime(settings)
+    store = SegmentationStore(runtime.db)
+    segmentation = SegmentationService(
+        store,
+        runtime.relay_for(SEGMENTATIONS),
+        runtime.relay_for(CUSTOMERS),
+        settings,
+        recompute_batch=settings.recompute_batch,
+    )
+    consumers.subscribe(runtime, segmentation)
 
+    async def prepare(_: ServiceRuntime) -> None:
+        await store.create_indexes()
+        await segmentation.resume_recomputes()
 
-def build(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    return create_app(ServiceRuntime(settings, consumes=False), title="Segmentation")
+    async def finish(_: ServiceRuntime) -> None:
+        await segmentation.stop()
+
+    app = create_app(
+        runtime,
+        title="Segmentation",
+        routers=[api.segmentations, api.profiles],
+        on_start=[prepare],
+        on_stop=[finish],
+    )
+    app.state.segmentation = segmentation
+    return app

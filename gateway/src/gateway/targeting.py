@@ -1,0 +1,194 @@
+"""Segmentation and targeting lists through the gateway: the services' own routes passed
+through, and the seed-000 add/edit flow, which spans both services.
+
+The flow's rules (a draft plan, an active customer, accounts only when the plan targets account
+segments) live in the lists service: each step asks it first, then the segmentation service
+computes or saves, and the list follows by events; nothing here decides membership.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from servicekit.auth import CurrentIdentity, Identity
+from servicekit.problems import Problem
+
+from gateway.upstream import API_PREFIX, Upstreams
+
+router = APIRouter(prefix=API_PREFIX)
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+
+
+def upstreams(request: Request) -> Upstreams:
+    return request.app.state.upstreams
+
+
+Services = Annotated[Upstreams, Depends(upstreams)]
+
+
+class ProfileEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profiles: dict[Code, dict[Code, str]] = Field(
+        min_length=1,
+        description="Segmentation -> (dimension -> profile value)",
+        examples=[{"cardio": {"potential": "high", "adoption": "early"}}],
+    )
+
+
+def _problem(response: httpx.Response) -> Problem:
+    """A service's problem answer, raised again as it is."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    extensions = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail")}
+    return Problem(
+        body.get("detail", f"upstream answered {response.status_code}"),
+        status=response.status_code,
+        code=str(body.get("type", "")).rsplit("/", 1)[-1] or "upstream-error",
+        title=body.get("title", "Upstream error"),
+        **extensions,
+    )
+
+
+async def _ok(call: Any) -> Any:
+    response: httpx.Response = await call
+    if response.status_code >= 400:
+        raise _problem(response)
+    return response.json() if response.status_code != 204 else None
+
+
+async def _check_editable(
+    services: Upstreams, plan_id: str, customer_id: str, edit: ProfileEdit, identity: Identity
+) -> None:
+    await _ok(
+        services.call(
+            "lists",
+            "GET",
+            f"/plans/{plan_id}/editable/{customer_id}",
+            identity,
+            params=[("segmentation", code) for code in edit.profiles],
+        )
+    )
+
+
+@router.post("/plans/{plan_id}/customers/{customer_id}/compute", tags=["plans"])
+async def compute_segments(
+    plan_id: str,
+    customer_id: str,
+    edit: ProfileEdit,
+    services: Services,
+    identity: CurrentIdentity,
+) -> dict[str, Any]:
+    """Add/edit step 2: the segments the proposed profile values give, and whether the customer
+    would then be in the plan's list, beside how things stand now. Nothing is saved."""
+    await _check_editable(services, plan_id, customer_id, edit, identity)
+    computed = await asyncio.gather(
+        *(
+            _ok(
+                services.call(
+                    "segmentation",
+                    "POST",
+                    f"/profiles/{customer_id}/{code}/compute",
+                    identity,
+                    json={"values": values},
+                )
+            )
+            for code, values in edit.profiles.items()
+        )
+    )
+    proposed = {c["segmentation"]: c["proposed"]["segment"] for c in computed}
+    current, after = await asyncio.gather(
+        _ok(services.call("lists", "GET", f"/plans/{plan_id}/explain/{customer_id}", identity)),
+        _ok(
+            services.call(
+                "lists",
+                "POST",
+                f"/plans/{plan_id}/explain/{customer_id}",
+                identity,
+                json={"segments": proposed},
+            )
+        ),
+    )
+    return {
+        "customer_id": customer_id,
+        "segmentations": {c["segmentation"]: c for c in computed},
+        "membership": {"current": current, "proposed": after},
+    }
+
+
+@router.put("/plans/{plan_id}/customers/{customer_id}/profiles", tags=["plans"])
+async def save_profiles(
+    plan_id: str,
+    customer_id: str,
+    edit: ProfileEdit,
+    services: Services,
+    identity: CurrentIdentity,
+) -> dict[str, Any]:
+    """Add/edit step 3: save the profile values. Segments are recomputed and the plan's list
+    follows by events (poll the list or explain to see it)."""
+    await _check_editable(services, plan_id, customer_id, edit, identity)
+    saved = {}
+    for code, values in edit.profiles.items():
+        result = await _ok(
+            services.call(
+                "segmentation",
+                "PUT",
+                f"/profiles/{customer_id}/{code}",
+                identity,
+                json={"values": values},
+            )
+        )
+        saved[code] = result["segmentations"].get(code)
+    return {"customer_id": customer_id, "segmentations": saved}
+
+
+def _passthrough(service: str, prefix: str, summary: str) -> None:
+    async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
+        path = request.url.path.removeprefix(API_PREFIX)
+        return await services.relay(request, service, path, identity)
+
+    tag = prefix.strip("/")
+    router.add_api_route(
+        prefix,
+        relay,
+        methods=["GET", "POST"],
+        summary=summary,
+        tags=[tag],
+        name=f"{tag}_collection",
+    )
+    router.add_api_route(
+        prefix + "/{rest:path}",
+        relay,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        summary=summary,
+        tags=[tag],
+        name=f"{tag}_resources",
+    )
+
+
+_passthrough(
+    "segmentation",
+    "/segmentations",
+    "Segmentations: dimensions, profile values and segment rules (PUT with If-Match makes a "
+    "new rule version and recomputes every customer; /preview counts without saving; "
+    "/{code}/recomputes/{job} shows progress)",
+)
+_passthrough(
+    "segmentation",
+    "/profiles",
+    "A customer's profile values and segments; PUT /{customer}/{segmentation} saves, "
+    "POST .../compute previews, POST /bulk sets many",
+)
+_passthrough("lists", "/teams", "Teams, their reps and territories (bricks)")
+_passthrough(
+    "lists",
+    "/plans",
+    "Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, "
+    "manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot",
+)

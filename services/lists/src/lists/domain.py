@@ -1,0 +1,240 @@
+"""Team plans and their customer lists, as plain Python: who is in a list, and why not.
+
+A plan's list holds the customers that have a primary (or, without the primary-address option,
+any) address in one of the team's bricks and fall in a targeted segment, plus those added by
+hand, minus those removed by hand. Inactive customers and customers with a suppression the plan
+excludes are never in it. :func:`decide` gives the decision with every reason that keeps a
+customer out, each with a stable code and the data behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.lists_events import Reason
+
+# Stable reason codes (API and events).
+NOT_FOUND = "not-found"
+INACTIVE = "inactive"
+SUPPRESSED = "suppressed"
+MANUALLY_REMOVED = "manually-removed"
+MANUALLY_ADDED = "manually-added"
+ACCOUNT_SEGMENTS_NOT_TARGETED = "account-segments-not-targeted"
+NO_ADDRESS_IN_BRICKS = "no-address-in-bricks"
+NOT_SEGMENTED = "not-segmented"
+SEGMENT_NOT_TARGETED = "segment-not-targeted"
+
+KIND_OF_LEVEL = {"customer": "person", "account": "account"}
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    bricks: frozenset[str]
+    reps: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    team_id: str
+    period: str
+    segmentations: tuple[str, ...]
+    targeted_segments: frozenset[tuple[str, str]]  # (segmentation, segment)
+    primary_address_only: bool = True
+    excluded_suppressions: frozenset[str] = frozenset()
+    status: str = "draft"
+    additions: frozenset[str] = frozenset()
+    removals: frozenset[str] = frozenset()
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == "submitted"
+
+    def targeted_in(self, segmentation: str) -> list[str]:
+        return sorted(s for code, s in self.targeted_segments if code == segmentation)
+
+    def targets_accounts(self, levels: Mapping[str, str]) -> bool:
+        return any(levels.get(code) == "account" for code, _ in self.targeted_segments)
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the lists service knows of a customer (from customer and segmentation events)."""
+
+    id: str
+    kind: str = "person"
+    status: str = "active"
+    primary_bricks: frozenset[str] = frozenset()
+    bricks: frozenset[str] = frozenset()
+    suppressions: frozenset[str] = frozenset()
+    segments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def bricks_for(self, plan: Plan) -> frozenset[str]:
+        return self.primary_bricks if plan.primary_address_only else self.bricks
+
+    def segment_in(self, segmentation: str) -> str | None:
+        return self.segments.get(segmentation, {}).get("segment")
+
+
+@dataclass(frozen=True)
+class Decision:
+    member: bool
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+def rule_versions(plan: Plan, customer: CustomerFacts) -> dict[str, int]:
+    return {
+        code: int(customer.segments[code].get("rule_version", 0))
+        for code in plan.segmentations
+        if code in customer.segments
+    }
+
+
+def _segment_reasons(
+    plan: Plan, customer: CustomerFacts, levels: Mapping[str, str]
+) -> list[Reason]:
+    """Reasons the customer is in no targeted segment (none if it is in one)."""
+    relevant = sorted(
+        {code for code, _ in plan.targeted_segments}
+        & {
+            code
+            for code, level in _levels(plan, levels).items()
+            if KIND_OF_LEVEL[level] == customer.kind
+        }
+    )
+    if any(customer.segment_in(code) in plan.targeted_in(code) for code in relevant):
+        return []
+    reasons = []
+    for code in relevant:
+        held = customer.segments.get(code, {})
+        data = {
+            "segmentation": code,
+            "segment": held.get("segment"),
+            "profile": dict(held.get("profile", {})),
+            "targeted_segments": plan.targeted_in(code),
+        }
+        if held.get("segment") is None:
+            reasons.append(
+                Reason(
+                    code=NOT_SEGMENTED,
+                    detail=f"not profiled or segmented in {code}, a targeted segmentation",
+                    data=data,
+                )
+            )
+        else:
+            reasons.append(
+                Reason(
+                    code=SEGMENT_NOT_TARGETED,
+                    detail=f"in segment {held['segment']} of {code}, which the plan does not "
+                    "target",
+                    data=data,
+                )
+            )
+    return reasons
+
+
+def _levels(plan: Plan, levels: Mapping[str, str]) -> dict[str, str]:
+    # A segmentation not heard of yet counts as customer-level.
+    return {code: levels.get(code, "customer") for code, _ in plan.targeted_segments}
+
+
+def decide(
+    plan: Plan,
+    team: Team,
+    customer: CustomerFacts | None,
+    levels: Mapping[str, str],
+) -> Decision:
+    """Whether the customer is in the plan's list, and every reason if not."""
+    if customer is None:
+        return Decision(False, (Reason(code=NOT_FOUND, detail="no such customer"),))
+    if customer.status != "active":
+        return Decision(
+            False,
+            (
+                Reason(
+                    code=INACTIVE,
+                    detail=f"the customer is {customer.status}",
+                    data={"status": customer.status},
+                ),
+            ),
+        )
+    excluded = sorted(customer.suppressions & plan.excluded_suppressions)
+    if excluded:
+        return Decision(
+            False,
+            (
+                Reason(
+                    code=SUPPRESSED,
+                    detail=f"suppressed: {', '.join(excluded)}",
+                    data={"suppressions": excluded},
+                ),
+            ),
+        )
+    if customer.id in plan.removals:
+        return Decision(
+            False, (Reason(code=MANUALLY_REMOVED, detail="removed from the list by hand"),)
+        )
+    reasons: list[Reason] = []
+    if customer.kind == "account" and not plan.targets_accounts(levels):
+        reasons.append(
+            Reason(
+                code=ACCOUNT_SEGMENTS_NOT_TARGETED,
+                detail="an account, and the plan targets no account segments",
+            )
+        )
+    bricks = customer.bricks_for(plan)
+    if not bricks & team.bricks:
+        which = "primary address" if plan.primary_address_only else "address"
+        reasons.append(
+            Reason(
+                code=NO_ADDRESS_IN_BRICKS,
+                detail=f"no {which} in the team's bricks",
+                data={
+                    "customer_bricks": sorted(bricks),
+                    "team_bricks": sorted(team.bricks),
+                    "primary_address_only": plan.primary_address_only,
+                },
+            )
+        )
+    if not any(r.code == ACCOUNT_SEGMENTS_NOT_TARGETED for r in reasons):
+        reasons += _segment_reasons(plan, customer, levels)
+    if customer.id in plan.additions:
+        added = Reason(code=MANUALLY_ADDED, detail="added to the list by hand")
+        return Decision(True, (added, *reasons))
+    return Decision(not reasons, tuple(reasons))
+
+
+class PlanRuleBroken(Exception):
+    """A rule of the add/edit flow; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_editable(plan: Plan) -> None:
+    if plan.submitted:
+        raise PlanRuleBroken(
+            "plan-submitted", f"plan {plan.id} is submitted: its list can no longer be edited"
+        )
+
+
+def check_can_add(plan: Plan, customer: CustomerFacts, levels: Mapping[str, str]) -> None:
+    """The add/edit flow's rules: a draft plan, an active customer, accounts only if the plan
+    targets account segments."""
+    check_editable(plan)
+    if customer.status != "active":
+        raise PlanRuleBroken("customer-inactive", f"customer {customer.id} is {customer.status}")
+    if customer.kind == "account" and not plan.targets_accounts(levels):
+        raise PlanRuleBroken(
+            ACCOUNT_SEGMENTS_NOT_TARGETED,
+            "accounts can be added only to plans that target account segments",
+        )

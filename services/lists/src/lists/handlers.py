@@ -1,0 +1,519 @@
+"""The lists service's use cases: teams and plans, lists kept current from customer and segment
+events, the add/edit flow, explain, and plan submission."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.customer_events import CustomerChanged, CustomerErased
+from contracts.customers import Customer
+from contracts.lists_events import ListMembershipChanged
+from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
+from contracts.topics import LISTS_EVENTS
+from servicekit import outbox
+from servicekit.auth import Identity
+from servicekit.consuming import Delivery, Rejection
+from servicekit.logging import correlation_id, get_logger
+from servicekit.outbox import OutboxRelay
+from servicekit.problems import Conflict, Forbidden, NotFound, Problem
+from servicekit.settings import ServiceSettings
+
+from lists import domain
+from lists.domain import CustomerFacts, Decision, Plan, Team
+from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, membership_id
+
+SOURCE = "cdp/lists"
+BATCH = 1000
+log = get_logger(__name__)
+
+
+def full_name(customer: Customer) -> str:
+    parts = [customer.first_name, customer.middle_name, customer.last_name]
+    name = " ".join(p for p in parts if p)
+    return name or customer.organization or customer.id
+
+
+def customer_fields(customer: Customer) -> dict[str, Any]:
+    """What the replica keeps of a customer record."""
+    return {
+        "mdm_code": customer.mdm_code,
+        "kind": customer.kind,
+        "status": customer.status,
+        "name": full_name(customer),
+        "primary_bricks": sorted({a.brick for a in customer.addresses if a.primary and a.brick}),
+        "bricks": sorted({a.brick for a in customer.addresses if a.brick}),
+        "suppressions": sorted({s.type for s in customer.suppressions}),
+        "customer_version": customer.version,
+    }
+
+
+def facts(doc: Mapping[str, Any] | None) -> CustomerFacts | None:
+    if doc is None or "kind" not in doc:
+        return None  # segments heard of, the record not yet
+    return CustomerFacts(
+        id=doc["_id"],
+        kind=doc["kind"],
+        status=doc["status"],
+        primary_bricks=frozenset(doc.get("primary_bricks", ())),
+        bricks=frozenset(doc.get("bricks", ())),
+        suppressions=frozenset(doc.get("suppressions", ())),
+        segments=doc.get("segments", {}),
+    )
+
+
+def to_team(doc: Mapping[str, Any]) -> Team:
+    return Team(doc["_id"], doc["name"], frozenset(doc["bricks"]), frozenset(doc.get("reps", ())))
+
+
+def to_plan(doc: Mapping[str, Any]) -> Plan:
+    return Plan(
+        id=doc["_id"],
+        team_id=doc["team_id"],
+        period=doc["period"],
+        segmentations=tuple(doc["segmentations"]),
+        targeted_segments=frozenset(
+            (t["segmentation"], t["segment"]) for t in doc["targeted_segments"]
+        ),
+        primary_address_only=doc["primary_address_only"],
+        excluded_suppressions=frozenset(doc.get("excluded_suppressions", ())),
+        status=doc["status"],
+        additions=frozenset(doc.get("additions", ())),
+        removals=frozenset(doc.get("removals", ())),
+    )
+
+
+def broken(exc: domain.PlanRuleBroken) -> Problem:
+    status = 409 if exc.code == "plan-submitted" else 422
+    return Problem(str(exc), status=status, code=exc.code, title="Not allowed for this plan")
+
+
+@dataclass
+class ListsService:
+    store: ListsStore
+    relay: OutboxRelay
+    settings: ServiceSettings
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # --- access
+
+    async def team(self, team_id: str) -> dict[str, Any]:
+        doc = await self.store.get("teams", team_id)
+        if doc is None:
+            raise NotFound(f"no team {team_id}", code="team-not-found")
+        return doc
+
+    async def plan(self, plan_id: str, identity: Identity) -> tuple[Plan, Team, dict[str, Any]]:
+        doc = await self.store.get("plans", plan_id)
+        if doc is None:
+            raise NotFound(f"no plan {plan_id}", code="plan-not-found")
+        if identity.role != "manager" and not identity.can_act_for_team(doc["team_id"]):
+            raise Forbidden(f"plan {plan_id} belongs to team {doc['team_id']}, not yours")
+        return to_plan(doc), to_team(await self.team(doc["team_id"])), doc
+
+    async def _active_plans(self, plan_ids: Sequence[str] | None = None) -> list[tuple[Plan, Team]]:
+        query = {"_id": {"$in": list(plan_ids)}} if plan_ids is not None else {}
+        plans = await self.store.find("plans", query)
+        teams = {t["_id"]: to_team(t) for t in await self.store.find("teams", {})}
+        return [(to_plan(p), teams[p["team_id"]]) for p in plans if p["team_id"] in teams]
+
+    # --- deciding and recording memberships
+
+    def _membership(
+        self,
+        plan: Plan,
+        customer: CustomerFacts,
+        doc: Mapping[str, Any],
+        decision: Decision,
+        old: Mapping[str, Any] | None,
+        caused_by: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        became = decision.member and not (old or {}).get("member")
+        return {
+            "_id": membership_id(plan.id, customer.id),
+            "plan_id": plan.id,
+            "customer_id": customer.id,
+            "member": decision.member,
+            "reasons": [r.model_dump() for r in decision.reasons],
+            "rule_versions": domain.rule_versions(plan, customer),
+            "since": now if became else (old or {}).get("since"),
+            "decided_at": now,
+            "caused_by": caused_by,
+            "name": doc.get("name"),
+            "mdm_code": doc.get("mdm_code"),
+            "kind": customer.kind,
+            "bricks": sorted(customer.bricks_for(plan)),
+            "segments": {code: customer.segment_in(code) for code in plan.segmentations},
+        }
+
+    def _changed_entry(
+        self, plan: Plan, membership: Mapping[str, Any], causation_id: str | None
+    ) -> dict[str, Any]:
+        event = ListMembershipChanged(
+            plan_id=plan.id,
+            team_id=plan.team_id,
+            customer_id=membership["customer_id"],
+            member=membership["member"],
+            reasons=membership["reasons"],
+            rule_versions=membership["rule_versions"],
+            caused_by=membership["caused_by"],
+            decided_at=membership["decided_at"],
+        )
+        envelope = event.envelope(
+            source=SOURCE,
+            subject=membership["customer_id"],
+            correlation_id=correlation_id.get(),
+            causation_id=causation_id,
+        )
+        return outbox.entry(
+            self.settings.topic(LISTS_EVENTS.name), membership["customer_id"], envelope
+        )
+
+    async def reconcile(
+        self,
+        customer_ids: Sequence[str],
+        causes: Mapping[str, tuple[str | None, str | None]],
+        plans: Sequence[tuple[Plan, Team]] | None = None,
+        docs: Mapping[str, dict[str, Any]] | None = None,
+    ) -> int:
+        """Decide the customers' membership in the plans (every plan by default) and record
+        what changed; ``causes`` gives (who or what, causing event id) per customer. Returns how
+        many memberships changed."""
+        if plans is None:
+            plans = await self._active_plans()
+        if not plans or not customer_ids:
+            return 0
+        if docs is None:
+            docs = await self.store.customers_by_id(customer_ids)
+        levels = await self.store.levels()
+        existing = await self.store.memberships_by_id(
+            [membership_id(p.id, cid) for p, _ in plans for cid in customer_ids]
+        )
+        now = datetime.now(UTC)
+        writes: list[tuple[dict[str, Any], list]] = []
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for cid in customer_ids:
+            customer = facts(docs.get(cid))
+            if customer is None:
+                continue
+            who, causation = causes.get(cid, (None, None))
+            for plan, team in plans:
+                decision = domain.decide(plan, team, customer, levels)
+                old = existing.get(membership_id(plan.id, cid))
+                if old is None and not decision.member:
+                    continue  # never in the list, still not: nothing to record
+                new = self._membership(plan, customer, docs[cid], decision, old, who, now)
+                moved = old is None or old["member"] != decision.member
+                same_summary = old is not None and all(
+                    old.get(k) == new[k] for k in ("reasons", "bricks", "segments", "name")
+                )
+                if not moved and same_summary:
+                    continue
+                if not moved:  # keep the decision's lineage; refresh what the list shows
+                    new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
+                entries = [self._changed_entry(plan, new, causation)] if moved else []
+                writes.append((new, entries))
+                if entries:
+                    pending[new["_id"]] = entries
+        await self.store.write_memberships(writes)
+        await self.relay.deliver(pending)
+        return len(pending)
+
+    def _in_background(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def rebuild(self, plan_id: str, cause: str) -> None:
+        """Decide every known customer's membership in one plan (after the plan or its team
+        changed)."""
+        try:
+            plans = await self._active_plans([plan_id])
+            after: str | None = None
+            changed = 0
+            while plans:
+                docs = await self.store.customers_after(after, BATCH)
+                if not docs:
+                    break
+                ids = [d["_id"] for d in docs]
+                changed += await self.reconcile(
+                    ids,
+                    dict.fromkeys(ids, (cause, None)),
+                    plans,
+                    {d["_id"]: d for d in docs},
+                )
+                after = ids[-1]
+            await self.store.update("plans", plan_id, {}, {"list_built_at": datetime.now(UTC)})
+            log.info("plan list rebuilt", plan=plan_id, changed=changed)
+        except Exception:
+            log.exception("plan list rebuild failed", plan=plan_id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- events
+
+    async def on_customer_and_segment_events(
+        self, deliveries: Sequence[Delivery]
+    ) -> list[Rejection]:
+        """Keep the replica of customers and their segments, then reconcile their lists."""
+        erased = {d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)}
+        updates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        causes: dict[str, tuple[str | None, str | None]] = {}
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, CustomerChanged):
+                cid, version = event.customer.id, event.customer.version
+                guard = {
+                    "_id": cid,
+                    "$or": [{"customer_version": {"$lt": version}}, {"customer_version": None}],
+                }
+                updates[f"c:{cid}"] = (guard, customer_fields(event.customer))
+                causes[cid] = (event.changed_by, delivery.envelope.id)
+            elif isinstance(event, SegmentsAssigned):
+                cid, revision = event.customer_id, event.revision
+                guard = {
+                    "_id": cid,
+                    "$or": [{"segments_revision": {"$lt": revision}}, {"segments_revision": None}],
+                }
+                fields = {"segments": event.as_replica(), "segments_revision": revision}
+                updates[f"s:{cid}"] = (guard, fields)
+                causes[cid] = (event.caused_by, delivery.envelope.id)
+        gone = erased | await self.store.erased(list(causes))
+        await self.store.write_customers([u for key, u in updates.items() if key[2:] not in gone])
+        await self.store.erase(sorted(erased))
+        await self.reconcile(sorted(set(causes) - gone), causes)
+        return []
+
+    async def on_segmentation_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        for delivery in deliveries:
+            event = delivery.event
+            assert isinstance(event, SegmentationDefined)
+            await self.store.upsert_segmentation(
+                event.code,
+                event.version,
+                {"level": event.level, "segments": event.segments, "dimensions": event.dimensions},
+            )
+        return []
+
+    # --- teams and plans
+
+    async def create_team(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if not await self.store.insert("teams", doc):
+            raise Conflict(f"a team {doc['_id']} exists already", code="duplicate-team", field="id")
+        return doc
+
+    async def change_team(self, team_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        await self.team(team_id)
+        await self.store.update("teams", team_id, {}, fields)
+        for plan in await self.store.find("plans", {"team_id": team_id}):
+            self._in_background(self.rebuild(plan["_id"], f"team:{team_id}"))
+        return await self.team(team_id)
+
+    async def create_plan(self, doc: dict[str, Any], identity: Identity) -> dict[str, Any]:
+        await self.team(doc["team_id"])
+        if not identity.can_act_for_team(doc["team_id"]) and identity.role != "manager":
+            raise Forbidden(f"you do not manage team {doc['team_id']}")
+        if not await self.store.insert("plans", doc):
+            raise Conflict(f"a plan {doc['_id']} exists already", code="duplicate-plan", field="id")
+        self._in_background(self.rebuild(doc["_id"], f"plan:{doc['_id']}"))
+        return doc
+
+    async def change_plan(
+        self, plan_id: str, fields: dict[str, Any], identity: Identity
+    ) -> dict[str, Any]:
+        plan, _, doc = await self.plan(plan_id, identity)
+        try:
+            domain.check_editable(plan)
+        except domain.PlanRuleBroken as exc:
+            raise broken(exc) from exc
+        if not await self.store.update(
+            "plans",
+            plan_id,
+            {"status": "draft", "version": doc["version"]},
+            {**fields, "version": doc["version"] + 1},
+        ):
+            raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
+        self._in_background(self.rebuild(plan_id, f"plan:{plan_id}"))
+        return (await self.plan(plan_id, identity))[2]
+
+    async def submit(self, plan_id: str, identity: Identity) -> dict[str, Any]:
+        """Submit the plan and freeze a snapshot of its list."""
+        plan, _, doc = await self.plan(plan_id, identity)
+        try:
+            domain.check_editable(plan)
+        except domain.PlanRuleBroken as exc:
+            raise broken(exc) from exc
+        now = datetime.now(UTC)
+        if not await self.store.update(
+            "plans",
+            plan_id,
+            {"status": "draft"},
+            {
+                "status": "submitted",
+                "submitted_at": now,
+                "submitted_by": identity.user,
+                "version": doc["version"] + 1,
+            },
+        ):
+            raise Conflict(f"plan {plan_id} was submitted meanwhile", code="plan-submitted")
+        rows, after = [], None
+        while True:
+            page = await self.store.members(plan_id, {}, after, BATCH)
+            if not page:
+                break
+            rows += [
+                {
+                    **{k: v for k, v in m.items() if k != "_id"},
+                    "_id": f"{m['_id']}|{now.isoformat()}",
+                    "taken_at": now,
+                }
+                for m in page
+            ]
+            after = page[-1]["customer_id"]
+        await self.store.snapshot(plan_id, rows)
+        await self.store.update("plans", plan_id, {}, {"snapshot_members": len(rows)})
+        return (await self.plan(plan_id, identity))[2]
+
+    # --- the list, explain, and the add/edit flow
+
+    async def members(
+        self,
+        plan_id: str,
+        identity: Identity,
+        filters: Mapping[str, Any],
+        cursor: str | None,
+        limit: int,
+        snapshot: bool = False,
+    ) -> dict[str, Any]:
+        await self.plan(plan_id, identity)
+        collection = SNAPSHOTS if snapshot else MEMBERSHIPS
+        items = await self.store.members(plan_id, filters, cursor, limit + 1, collection)
+        more = len(items) > limit
+        items = items[:limit]
+        return {
+            "items": [{k: v for k, v in m.items() if k not in ("_id", "plan_id")} for m in items],
+            "next_cursor": items[-1]["customer_id"] if more else None,
+        }
+
+    async def explain(
+        self,
+        plan_id: str,
+        customer_id: str,
+        identity: Identity,
+        proposed_segments: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Whether the customer is in the plan's list and, if not, every reason; with
+        ``proposed_segments``, the decision the customer would get with those segments."""
+        plan, team, _ = await self.plan(plan_id, identity)
+        doc = (await self.store.customers_by_id([customer_id])).get(customer_id)
+        customer = facts(doc)
+        if customer is not None and proposed_segments:
+            segments = {code: dict(held) for code, held in customer.segments.items()}
+            for code, segment in proposed_segments.items():
+                segments[code] = {**segments.get(code, {}), "segment": segment}
+            customer = CustomerFacts(**{**customer.__dict__, "segments": segments})
+        decision = domain.decide(plan, team, customer, await self.store.levels())
+        return {
+            "plan_id": plan_id,
+            "customer_id": customer_id,
+            "in_list": decision.member,
+            "reasons": [r.model_dump() for r in decision.reasons],
+            "customer": None
+            if customer is None
+            else {
+                "name": doc.get("name"),
+                "kind": customer.kind,
+                "status": customer.status,
+                "bricks": sorted(customer.bricks_for(plan)),
+                "segments": {code: customer.segment_in(code) for code in plan.segmentations},
+            },
+        }
+
+    async def lookup(
+        self, plan_id: str, mdm_code: str, kind: str, identity: Identity
+    ) -> dict[str, Any]:
+        """Step 1 of the add/edit flow: find a customer or account by MDM code for this plan."""
+        plan, _, _ = await self.plan(plan_id, identity)
+        doc = await self.store.customer_by_mdm_code(mdm_code)
+        customer = facts(doc)
+        if customer is None or customer.kind != kind:
+            raise NotFound(f"no {kind} with MDM code {mdm_code}", code="customer-not-found")
+        try:
+            domain.check_can_add(plan, customer, await self.store.levels())
+        except domain.PlanRuleBroken as exc:
+            raise broken(exc) from exc
+        assert doc is not None
+        held = doc.get("segments", {})
+        return {
+            "customer_id": customer.id,
+            "name": doc.get("name"),
+            "kind": customer.kind,
+            "mdm_code": mdm_code,
+            "bricks": sorted(customer.bricks_for(plan)),
+            "primary_address_only": plan.primary_address_only,
+            "segmentations": {
+                code: {
+                    "segment": held.get(code, {}).get("segment"),
+                    "profile": held.get(code, {}).get("profile", {}),
+                    "targeted_segments": plan.targeted_in(code),
+                }
+                for code in plan.segmentations
+            },
+            "membership": await self.explain(plan_id, customer.id, identity),
+        }
+
+    async def check_edit(
+        self,
+        plan_id: str,
+        customer_id: str,
+        identity: Identity,
+        segmentations: Sequence[str] = (),
+    ) -> None:
+        """The add/edit flow's rules for this customer and plan (a problem if broken);
+        ``segmentations`` are those whose profile values the flow would change."""
+        plan, _, _ = await self.plan(plan_id, identity)
+        foreign = sorted(set(segmentations) - set(plan.segmentations))
+        if foreign:
+            raise Problem(
+                f"plan {plan_id} does not assign {', '.join(foreign)}",
+                status=422,
+                code="segmentation-not-in-plan",
+                field="profiles",
+            )
+        customer = facts((await self.store.customers_by_id([customer_id])).get(customer_id))
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}", code="customer-not-found")
+        try:
+            domain.check_can_add(plan, customer, await self.store.levels())
+        except domain.PlanRuleBroken as exc:
+            raise broken(exc) from exc
+
+    async def add_or_remove(
+        self, plan_id: str, customer_id: str, add: bool, identity: Identity
+    ) -> dict[str, Any]:
+        """A manual addition (or removal) to a draft plan's list; decided at once."""
+        if add:
+            await self.check_edit(plan_id, customer_id, identity)
+        else:
+            plan, _, _ = await self.plan(plan_id, identity)
+            try:
+                domain.check_editable(plan)
+            except domain.PlanRuleBroken as exc:
+                raise broken(exc) from exc
+        field_, other = ("additions", "removals") if add else ("removals", "additions")
+        if not await self.store.add_to_set(plan_id, field_, customer_id, other):
+            raise Problem(
+                f"plan {plan_id} was submitted meanwhile", status=409, code="plan-submitted"
+            )
+        plans = await self._active_plans([plan_id])
+        await self.reconcile([customer_id], {customer_id: (f"user:{identity.user}", None)}, plans)
+        return await self.explain(plan_id, customer_id, identity)

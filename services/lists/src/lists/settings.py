@@ -1,0 +1,6 @@
+from servicekit.settings import ServiceSettings
+
+
+class ListsSettings(ServiceSettings):
+    service_name: str = "lists"
+    http_port: int = 8103

@@ -1,0 +1,191 @@
+"""The lists service's collections and queries.
+
+``customers`` and ``segmentations`` are replicas fed by events; ``memberships`` holds one
+document per (plan, customer) that was ever in the plan's list, with the decision, a summary for
+listing and filtering, and the outbox of its membership events; ``snapshots`` freezes a list at
+plan submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from servicekit.outbox import FIELD as OUTBOX
+
+TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
+MEMBERSHIPS, SNAPSHOTS, ERASURES = "memberships", "snapshots", "erasures"
+
+
+def membership_id(plan_id: str, customer_id: str) -> str:
+    return f"{plan_id}|{customer_id}"
+
+
+class ListsStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.teams = db[TEAMS]
+        self.plans = db[PLANS]
+        self.customers = db[CUSTOMERS]
+        self.segmentations = db[SEGMENTATIONS]
+        self.memberships = db[MEMBERSHIPS]
+        self.snapshots = db[SNAPSHOTS]
+        self.erasures = db[ERASURES]
+
+    async def create_indexes(self) -> None:
+        await self.memberships.create_index(
+            [("plan_id", ASCENDING), ("member", ASCENDING), ("customer_id", ASCENDING)],
+            name="plan_members",
+        )
+        await self.snapshots.create_index(
+            [("plan_id", ASCENDING), ("customer_id", ASCENDING)], name="plan_snapshot"
+        )
+        await self.customers.create_index([("mdm_code", ASCENDING)], name="mdm_code")
+
+    # --- teams and plans
+
+    async def insert(self, collection: str, doc: dict[str, Any]) -> bool:
+        try:
+            await getattr(self, collection).insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        return await getattr(self, collection).find_one({"_id": doc_id})
+
+    async def find(self, collection: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await getattr(self, collection).find(dict(query)).sort("_id").to_list(None)
+
+    async def update(
+        self, collection: str, doc_id: str, expected: Mapping[str, Any], fields: Mapping[str, Any]
+    ) -> bool:
+        """Set ``fields`` if the document still matches ``expected``."""
+        result = await getattr(self, collection).update_one(
+            {"_id": doc_id, **expected}, {"$set": dict(fields)}
+        )
+        return result.matched_count == 1
+
+    async def add_to_set(self, plan_id: str, field: str, value: str, remove_from: str) -> bool:
+        """Record a manual addition or removal on a draft plan."""
+        result = await self.plans.update_one(
+            {"_id": plan_id, "status": "draft"},
+            {"$addToSet": {field: value}, "$pull": {remove_from: value}, "$inc": {"version": 1}},
+        )
+        return result.matched_count == 1
+
+    # --- replicas
+
+    async def customers_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        cursor = self.customers.find({"_id": {"$in": list(ids)}})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def customer_by_mdm_code(self, mdm_code: str) -> dict[str, Any] | None:
+        docs = await self.customers.find({"mdm_code": mdm_code}).to_list(None)
+        # A merged-away record keeps its code; the live one wins.
+        docs.sort(key=lambda d: (d.get("status") != "active", d["_id"]))
+        return docs[0] if docs else None
+
+    async def customers_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        query = {"_id": {"$gt": after}} if after is not None else {}
+        return await self.customers.find(query).sort("_id").limit(limit).to_list()
+
+    async def write_customers(
+        self, updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """(filter, fields) pairs: each sets fields where the filter (id and a staleness guard)
+        matches, creating the document when it does not exist yet."""
+        if not updates:
+            return
+        ops = [UpdateOne(dict(f), {"$set": dict(s)}, upsert=True) for f, s in updates]
+        try:
+            await self.customers.bulk_write(ops, ordered=False)
+        except Exception as exc:  # a stale guard on an existing id makes the upsert collide
+            if not _only_duplicate_keys(exc):
+                raise
+
+    async def upsert_segmentation(self, code: str, version: int, fields: dict[str, Any]) -> None:
+        try:
+            await self.segmentations.update_one(
+                {"_id": code, "version": {"$lt": version}},
+                {"$set": {**fields, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # we hold this version or a newer one already
+
+    async def levels(self) -> dict[str, str]:
+        return {d["_id"]: d["level"] async for d in self.segmentations.find({}, {"level": 1})}
+
+    async def erase(self, customer_ids: Sequence[str]) -> None:
+        if not customer_ids:
+            return
+        ids = list(customer_ids)
+        await self.erasures.bulk_write(
+            [UpdateOne({"_id": cid}, {"$setOnInsert": {}}, upsert=True) for cid in ids],
+            ordered=False,
+        )
+        await self.customers.delete_many({"_id": {"$in": ids}})
+        await self.memberships.delete_many({"customer_id": {"$in": ids}})
+        await self.snapshots.delete_many({"customer_id": {"$in": ids}})
+
+    async def erased(self, customer_ids: Sequence[str]) -> set[str]:
+        if not customer_ids:
+            return set()
+        cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
+        return {doc["_id"] async for doc in cursor}
+
+    # --- memberships
+
+    async def memberships_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        cursor = self.memberships.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def write_memberships(self, writes: Sequence[tuple[dict[str, Any], list]]) -> None:
+        if not writes:
+            return
+        ops = []
+        for doc, entries in writes:
+            update: dict[str, Any] = {"$set": {k: v for k, v in doc.items() if k != "_id"}}
+            if entries:
+                update["$push"] = {OUTBOX: {"$each": entries}}
+            ops.append(UpdateOne({"_id": doc["_id"]}, update, upsert=True))
+        await self.memberships.bulk_write(ops, ordered=False)
+
+    async def members(
+        self,
+        plan_id: str,
+        filters: Mapping[str, Any],
+        after: str | None,
+        limit: int,
+        collection: str = MEMBERSHIPS,
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"plan_id": plan_id, **filters}
+        if collection == MEMBERSHIPS:
+            query["member"] = True
+        if after is not None:
+            query["customer_id"] = {"$gt": after}
+        return (
+            await getattr(self, collection)
+            .find(query, {OUTBOX: 0})
+            .sort("customer_id")
+            .limit(limit)
+            .to_list()
+        )
+
+    async def snapshot(self, plan_id: str, rows: list[dict[str, Any]]) -> None:
+        await self.snapshots.delete_many({"plan_id": plan_id})
+        for start in range(0, len(rows), 1000):
+            await self.snapshots.insert_many(rows[start : start + 1000], ordered=False)
+
+
+def _only_duplicate_keys(exc: Exception) -> bool:
+    details = getattr(exc, "details", None) or {}
+    errors = details.get("writeErrors", [])
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)

@@ -1,0 +1,1 @@
+"""The segmentation rules as plain Python: no I/O, no framework."""

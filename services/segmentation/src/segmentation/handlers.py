@@ -1,0 +1,511 @@
+"""The segmentation service's use cases: define segmentations, edit and preview profiles, keep
+segment assignments current as customers and rules change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.customer_events import CustomerChanged, CustomerErased, CustomersMerged
+from contracts.events import Event
+from contracts.segmentation_events import (
+    Assignment,
+    AssignmentCause,
+    SegmentationDefined,
+    SegmentsAssigned,
+)
+from contracts.topics import SEGMENT_ASSIGNMENTS, SEGMENTATION_DEFINITIONS
+from servicekit import outbox
+from servicekit.auth import Identity
+from servicekit.consuming import Delivery, Rejection
+from servicekit.logging import correlation_id, get_logger
+from servicekit.outbox import OutboxRelay
+from servicekit.problems import Conflict, Invalid, NotFound
+from servicekit.settings import ServiceSettings
+
+from segmentation.domain.segmentations import Profile, SegmentationDefinition
+from segmentation.store import CUSTOMER_PATH, LOYALTY_PATH, SegmentationStore, profile_path
+
+SOURCE = "cdp/segmentation"
+MAX_RACE_RETRIES = 5
+log = get_logger(__name__)
+
+# A mutation turns a customer document (None: not known yet) into the fields to set, or None
+# to leave the customer alone.
+Mutation = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Defined:
+    """A stored segmentation: its definition and rule version."""
+
+    definition: SegmentationDefinition
+    version: int
+
+    @property
+    def code(self) -> str:
+        return self.definition.code
+
+
+def _assignments(doc: Mapping[str, Any]) -> list[Assignment]:
+    segments, profiles = doc.get("segments", {}), doc.get("profiles", {})
+    return [
+        Assignment(
+            segmentation=code,
+            segment=segments.get(code, {}).get("segment"),
+            rule_version=segments.get(code, {}).get("rule_version", 0),
+            profile=profiles.get(code, {}),
+        )
+        for code in sorted(set(segments) | set(profiles))
+    ]
+
+
+def view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A customer's profiles and segments as the API shows them."""
+    return {
+        "customer_id": doc["_id"],
+        "revision": doc.get("revision", 0),
+        "segmentations": {
+            a.segmentation: a.model_dump(exclude={"segmentation"}) for a in _assignments(doc)
+        },
+    }
+
+
+@dataclass
+class SegmentationService:
+    store: SegmentationStore
+    definitions_relay: OutboxRelay
+    customers_relay: OutboxRelay
+    settings: ServiceSettings
+    recompute_batch: int = 1000
+    _parsed: dict[tuple[str, int], Defined] = field(default_factory=dict)
+    _jobs: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    # --- segmentations
+
+    def _defined(self, doc: Mapping[str, Any]) -> Defined:
+        key = (doc["_id"], doc["version"])
+        if key not in self._parsed:
+            self._parsed[key] = Defined(
+                SegmentationDefinition.model_validate(doc["definition"]), doc["version"]
+            )
+        return self._parsed[key]
+
+    async def definitions(self) -> list[Defined]:
+        return [self._defined(doc) for doc in await self.store.all_segmentations()]
+
+    async def segmentation(self, code: str) -> dict[str, Any]:
+        doc = await self.store.segmentation(code)
+        if doc is None:
+            raise NotFound(f"no segmentation {code}", code="segmentation-not-found")
+        return doc
+
+    def _definition_entry(self, defined: Defined) -> dict[str, Any]:
+        d = defined.definition
+        event = SegmentationDefined(
+            code=d.code,
+            name=d.name,
+            level=d.level,
+            version=defined.version,
+            dimensions=d.allowed_values,
+            segments=[s.code for s in d.segments],
+        )
+        envelope = event.envelope(
+            source=SOURCE, subject=d.code, correlation_id=correlation_id.get()
+        )
+        return outbox.entry(self.settings.topic(SEGMENTATION_DEFINITIONS.name), d.code, envelope)
+
+    def _segmentation_doc(
+        self, definition: SegmentationDefinition, version: int, identity: Identity
+    ) -> dict[str, Any]:
+        return {
+            "_id": definition.code,
+            "version": version,
+            "definition": definition.model_dump(mode="json", by_alias=True),
+            "changed_by": f"user:{identity.user}",
+            "changed_at": datetime.now(UTC),
+        }
+
+    async def define(
+        self, definition: SegmentationDefinition, identity: Identity
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        doc = self._segmentation_doc(definition, 1, identity)
+        entry = self._definition_entry(Defined(definition, 1))
+        if not await self.store.insert_segmentation(doc, [entry]):
+            raise Conflict(
+                f"a segmentation {definition.code} exists already",
+                code="duplicate-segmentation",
+                field="code",
+            )
+        await self.definitions_relay.deliver({definition.code: [entry]})
+        return doc, await self.start_recompute(definition.code, 1)
+
+    async def redefine(
+        self,
+        code: str,
+        definition: SegmentationDefinition,
+        expected_version: int,
+        identity: Identity,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new rule version; every customer is reassessed by a recompute job."""
+        if definition.code != code:
+            raise Invalid.from_errors(
+                [{"loc": ("code",), "msg": "the code cannot change", "type": "immutable"}]
+            )
+        current = await self.segmentation(code)
+        if current["version"] != expected_version:
+            raise Conflict(
+                f"segmentation {code} is at version {current['version']}, not {expected_version}",
+                code="stale-version",
+            )
+        version = expected_version + 1
+        doc = self._segmentation_doc(definition, version, identity)
+        entry = self._definition_entry(Defined(definition, version))
+        if not await self.store.replace_segmentation(doc, expected_version, [entry]):
+            raise Conflict(f"segmentation {code} changed meanwhile", code="stale-version")
+        await self.definitions_relay.deliver({code: [entry]})
+        return doc, await self.start_recompute(code, version)
+
+    async def preview(self, definition: SegmentationDefinition) -> dict[str, int]:
+        """How many customers each segment of a proposed definition would hold (the rules
+        compiled to database queries; nothing is saved)."""
+        paths = {
+            "customer": CUSTOMER_PATH,
+            "loyalty": LOYALTY_PATH,
+            "profile": profile_path(definition.code),
+        }
+        filters = definition.segment_filters(paths)
+        counts = {code: await self.store.count(query) for code, query in filters.items()}
+        return counts
+
+    # --- assessing customers
+
+    def _assess(
+        self, doc: Mapping[str, Any], definitions: Sequence[Defined]
+    ) -> dict[str, dict[str, Any]]:
+        customer = doc.get("customer") or {}
+        profiles = doc.get("profiles", {})
+        previous = doc.get("segments", {})
+        segments: dict[str, dict[str, Any]] = {}
+        for defined in definitions:
+            code = defined.code
+            segment = defined.definition.segment_for(
+                customer, profiles.get(code, {}), doc.get("loyalty")
+            )
+            if segment is None and code not in previous:
+                continue
+            if previous.get(code, {}).get("segment") == segment:
+                segments[code] = previous[code]  # decided under an earlier version, still holds
+            else:
+                segments[code] = {"segment": segment, "rule_version": defined.version}
+        return segments
+
+    def _assigned_entry(
+        self,
+        doc: Mapping[str, Any],
+        changed: list[str],
+        cause: AssignmentCause,
+        caused_by: str | None,
+        causation_id: str | None,
+    ) -> dict[str, Any]:
+        event = SegmentsAssigned(
+            customer_id=doc["_id"],
+            revision=doc["revision"],
+            assignments=_assignments(doc),
+            changed=changed,
+            cause=cause,
+            caused_by=caused_by,
+        )
+        return self._customer_entry(event, doc["_id"], causation_id)
+
+    def _customer_entry(
+        self, event: Event, customer_id: str, causation_id: str | None
+    ) -> dict[str, Any]:
+        envelope = event.envelope(
+            source=SOURCE,
+            subject=customer_id,
+            correlation_id=correlation_id.get(),
+            causation_id=causation_id,
+        )
+        return outbox.entry(self.settings.topic(SEGMENT_ASSIGNMENTS.name), customer_id, envelope)
+
+    async def _apply(
+        self,
+        mutations: Mapping[str, Mutation],
+        cause: AssignmentCause,
+        caused_by: Mapping[str, tuple[str | None, str | None]] | tuple[str | None, str | None],
+        prefetched: Mapping[str, dict[str, Any]] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Apply mutations and reassess the customers, writing each customer only if nobody
+        changed it meanwhile (else read again and retry). ``caused_by`` gives the
+        (who or what, causing event id) per customer or for all. Returns the written docs."""
+        definitions = await self.definitions()
+        pending = dict(mutations)
+        written: dict[str, dict[str, Any]] = {}
+        docs = dict(prefetched) if prefetched is not None else None
+        for _ in range(MAX_RACE_RETRIES):
+            if docs is None:
+                docs = await self.store.customers_by_id(list(pending))
+            writes: list[tuple[dict[str, Any], dict[str, Any], list]] = []
+            new_docs: dict[str, dict[str, Any]] = {}
+            for cid, mutate in pending.items():
+                old = docs.get(cid)
+                fields = mutate(old)
+                if fields is None:
+                    continue
+                base = {"_id": cid, "profiles": {}, "segments": {}, "revision": 0, **(old or {})}
+                merged = {**base, **fields}
+                merged["segments"] = self._assess(merged, definitions)
+                changed = sorted(
+                    code
+                    for code in set(merged["segments"])
+                    | set(base["segments"])
+                    | set(merged["profiles"])
+                    | set(base["profiles"])
+                    if merged["segments"].get(code, {}).get("segment")
+                    != base["segments"].get(code, {}).get("segment")
+                    or merged["profiles"].get(code) != base["profiles"].get(code)
+                )
+                if not changed and not fields:
+                    continue  # a reassessment that changes nothing writes nothing
+                merged["revision"] = base.get("revision", 0) + 1
+                entries = []
+                if changed:
+                    who, causation = caused_by if isinstance(caused_by, tuple) else caused_by[cid]
+                    entries.append(self._assigned_entry(merged, changed, cause, who, causation))
+                new = {k: merged[k] for k in ("_id", "segments", "revision", *fields)}
+                writes.append((old or {}, new, entries))
+                new_docs[cid] = merged
+            conflicts = await self.store.save_customers(writes)
+            await self.customers_relay.deliver(
+                {new["_id"]: entries for _, new, entries in writes if new["_id"] not in conflicts}
+            )
+            written.update({cid: doc for cid, doc in new_docs.items() if cid not in conflicts})
+            pending = {cid: pending[cid] for cid in conflicts}
+            docs = None
+            if not pending:
+                return written
+        raise RuntimeError(f"customers kept changing under us: {sorted(pending)}")
+
+    # --- profiles
+
+    async def customer(self, customer_id: str) -> dict[str, Any]:
+        doc = await self.store.customer(customer_id)
+        if doc is None or not doc.get("customer"):
+            raise NotFound(
+                f"customer {customer_id} is not known to segmentation", code="customer-not-found"
+            )
+        return doc
+
+    async def _profile_target(
+        self, customer_id: str, code: str, profile: Profile
+    ) -> tuple[dict[str, Any], Defined]:
+        defined = self._defined(await self.segmentation(code))
+        try:
+            defined.definition.check_profile(profile)
+        except ValueError as exc:
+            raise Invalid.from_errors(
+                [{"loc": ("values",), "msg": str(exc), "type": "profile_value"}]
+            ) from exc
+        doc = await self.customer(customer_id)
+        if not defined.definition.applies_to(doc["customer"].get("kind")):
+            raise Invalid.from_errors(
+                [
+                    {
+                        "loc": ("segmentation",),
+                        "msg": f"{code} is a {defined.definition.level}-level segmentation; "
+                        f"this customer is a {doc['customer'].get('kind')}",
+                        "type": "level_mismatch",
+                    }
+                ]
+            )
+        return doc, defined
+
+    async def compute(self, customer_id: str, code: str, profile: Profile) -> dict[str, Any]:
+        """The segment for proposed profile values beside the current one; nothing saved."""
+        doc, defined = await self._profile_target(customer_id, code, profile)
+        customer = doc["customer"]
+        current = doc.get("profiles", {}).get(code, {})
+        return {
+            "customer_id": customer_id,
+            "segmentation": code,
+            "rule_version": defined.version,
+            "current": {
+                "profile": current,
+                "segment": doc.get("segments", {}).get(code, {}).get("segment"),
+            },
+            "proposed": {
+                "profile": profile,
+                "segment": defined.definition.segment_for(customer, profile, doc.get("loyalty")),
+            },
+        }
+
+    async def set_profile(
+        self, customer_id: str, code: str, profile: Profile, identity: Identity
+    ) -> dict[str, Any]:
+        """Replace the customer's profile values in one segmentation and reassess."""
+        doc, _ = await self._profile_target(customer_id, code, profile)
+
+        def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
+            if old is None:
+                return None
+            return {"profiles": {**old.get("profiles", {}), code: dict(profile)}}
+
+        written = await self._apply(
+            {customer_id: mutate},
+            "profile-edit",
+            (f"user:{identity.user}", None),
+            prefetched={customer_id: doc},
+        )
+        return view(written.get(customer_id) or await self.customer(customer_id))
+
+    async def set_profiles(
+        self, rows: Sequence[tuple[str, str, Profile]], identity: Identity
+    ) -> list[dict[str, Any]]:
+        """Bulk profile values: a report per row (ok, or the error); good rows are saved."""
+        report: list[dict[str, Any]] = []
+        for number, (customer_id, code, profile) in enumerate(rows, start=1):
+            try:
+                saved = await self.set_profile(customer_id, code, profile, identity)
+                segment = saved["segmentations"].get(code, {}).get("segment")
+                report.append({"row": number, "customer_id": customer_id, "segment": segment})
+            except (NotFound, Invalid) as exc:
+                report.append(
+                    {
+                        "row": number,
+                        "customer_id": customer_id,
+                        "error": exc.detail,
+                        **exc.extensions,
+                    }
+                )
+        return report
+
+    # --- customer events
+
+    async def on_customer_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        """Keep the customer replica and reassess segments; forget erased customers."""
+        erased = {d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)}
+        latest: dict[str, Delivery] = {}
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, CustomerChanged):
+                cid = event.customer.id
+                seen = latest.get(cid)
+                if seen is None or seen.event.customer.version <= event.customer.version:
+                    latest[cid] = delivery
+        gone = erased | await self.store.erased(list(latest))
+        latest = {cid: d for cid, d in latest.items() if cid not in gone}
+        losers = {
+            d.event.merged_customer_id: cid
+            for cid, d in latest.items()
+            if isinstance(d.event, CustomersMerged)
+        }
+        loser_docs = await self.store.customers_by_id(list(losers))
+
+        def mutation(delivery: Delivery) -> Mutation:
+            event = delivery.event
+            customer = event.customer.model_dump(mode="json", exclude_none=True)
+
+            def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
+                if old and old.get("customer_version", 0) >= event.customer.version:
+                    return None  # a duplicate or a stale replay
+                fields: dict[str, Any] = {
+                    "customer": customer,
+                    "customer_version": event.customer.version,
+                }
+                if isinstance(event, CustomersMerged):
+                    inherited = loser_docs.get(event.merged_customer_id, {}).get("profiles", {})
+                    mine = (old or {}).get("profiles", {})
+                    fields["profiles"] = {**inherited, **mine}
+                return fields
+
+            return mutate
+
+        if latest:
+            causes = {cid: (d.event.changed_by, d.envelope.id) for cid, d in latest.items()}
+            merged = any(isinstance(d.event, CustomersMerged) for d in latest.values())
+            await self._apply(
+                {cid: mutation(d) for cid, d in latest.items()},
+                "merge" if merged else "customer-change",
+                causes,
+            )
+        await self.store.erase(sorted(erased))
+        return []
+
+    # --- bulk recompute after a rule change
+
+    async def start_recompute(self, code: str, version: int) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        job = {
+            "_id": uuid.uuid4().hex,
+            "segmentation": code,
+            "version": version,
+            "state": "running",
+            "total": await self.store.count({}),
+            "processed": 0,
+            "changed": 0,
+            "after": None,
+            "started_at": now,
+            "updated_at": now,
+        }
+        await self.store.insert_recompute(job)
+        self._launch(job)
+        return job
+
+    def _launch(self, job: dict[str, Any]) -> None:
+        self._jobs[job["_id"]] = asyncio.create_task(self._recompute(job), name="recompute")
+
+    async def resume_recomputes(self) -> None:
+        """Jobs a stopped process left running go on from where they were."""
+        for job in await self.store.running_recomputes():
+            self._launch(job)
+
+    async def stop(self) -> None:
+        for task in self._jobs.values():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def recompute_job(self, code: str, job_id: str) -> dict[str, Any]:
+        job = await self.store.recompute(job_id)
+        if job is None or job["segmentation"] != code:
+            raise NotFound(f"no recompute {job_id} of {code}", code="recompute-not-found")
+        return job
+
+    async def _recompute(self, job: dict[str, Any]) -> None:
+        job_id, code, after = job["_id"], job["segmentation"], job["after"]
+        processed, changed = job["processed"], job["changed"]
+        try:
+            while True:
+                current = await self.store.segmentation(code)
+                if current is None or current["version"] != job["version"]:
+                    await self.store.update_recompute(job_id, state="superseded")
+                    return
+                docs = await self.store.customers_after(after, self.recompute_batch)
+                if not docs:
+                    break
+                written = await self._apply(
+                    {doc["_id"]: lambda old: {} for doc in docs},
+                    "rule-change",
+                    (f"segmentation:{code}:{job['version']}", None),
+                    prefetched={doc["_id"]: doc for doc in docs},
+                )
+                processed += len(docs)
+                changed += len(written)
+                after = docs[-1]["_id"]
+                await self.store.update_recompute(
+                    job_id, processed=processed, changed=changed, after=after
+                )
+            await self.store.update_recompute(job_id, state="done", finished_at=datetime.now(UTC))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("recompute failed", job=job_id)
+            await self.store.update_recompute(job_id, state="failed", error=repr(exc))
+        finally:
+            self._jobs.pop(job_id, None)

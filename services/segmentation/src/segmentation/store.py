@@ -1,0 +1,155 @@
+"""The segmentation service's collections and queries.
+
+``customers`` holds one document per customer: the replica of the customer record (from customer
+events), the profile values and the segment per segmentation, a ``revision`` that increases with
+every change of profiles or segments (writers compare-and-set on it), and the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from servicekit.outbox import FIELD as OUTBOX
+
+SEGMENTATIONS = "segmentations"
+CUSTOMERS = "customers"
+VERSIONS = "segmentation_versions"
+RECOMPUTES = "recomputes"
+ERASURES = "erasures"
+# Where a rule's sources live in a customers document (profile: under the segmentation's code).
+CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
+
+
+def profile_path(code: str) -> str:
+    return f"profiles.{code}"
+
+
+class SegmentationStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.segmentations = db[SEGMENTATIONS]
+        self.versions = db[VERSIONS]
+        self.customers = db[CUSTOMERS]
+        self.recomputes = db[RECOMPUTES]
+        self.erasures = db[ERASURES]
+
+    async def create_indexes(self) -> None:
+        await self.recomputes.create_index([("state", ASCENDING)], name="state")
+
+    # --- segmentations
+
+    async def segmentation(self, code: str) -> dict[str, Any] | None:
+        return await self.segmentations.find_one({"_id": code}, {OUTBOX: 0})
+
+    async def all_segmentations(self) -> list[dict[str, Any]]:
+        return await self.segmentations.find({}, {OUTBOX: 0}).sort("_id").to_list(None)
+
+    async def insert_segmentation(self, doc: dict[str, Any], entries: list[dict]) -> bool:
+        try:
+            await self.segmentations.insert_one({**doc, OUTBOX: entries})
+        except DuplicateKeyError:
+            return False
+        await self.versions.insert_one({**doc, "_id": f"{doc['_id']}:{doc['version']}"})
+        return True
+
+    async def replace_segmentation(
+        self, doc: dict[str, Any], expected_version: int, entries: list[dict]
+    ) -> bool:
+        result = await self.segmentations.update_one(
+            {"_id": doc["_id"], "version": expected_version},
+            {
+                "$set": {k: v for k, v in doc.items() if k != "_id"},
+                "$push": {OUTBOX: {"$each": entries}},
+            },
+        )
+        if result.modified_count != 1:
+            return False
+        await self.versions.insert_one({**doc, "_id": f"{doc['_id']}:{doc['version']}"})
+        return True
+
+    async def segmentation_version(self, code: str, version: int) -> dict[str, Any] | None:
+        return await self.versions.find_one({"_id": f"{code}:{version}"})
+
+    # --- customers
+
+    async def customer(self, customer_id: str) -> dict[str, Any] | None:
+        return await self.customers.find_one({"_id": customer_id}, {OUTBOX: 0})
+
+    async def customers_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        cursor = self.customers.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def customers_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        query = {"_id": {"$gt": after}} if after is not None else {}
+        return await self.customers.find(query, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
+
+    async def save_customers(
+        self, changes: Sequence[tuple[dict[str, Any], dict[str, Any], list]]
+    ) -> set[str]:
+        """Write (old document or {} for a new one, new fields, outbox entries) triples; each
+        write happens only if the document's revision is still the one read. Returns the ids
+        whose write did not happen (someone else changed them meanwhile)."""
+        if not changes:
+            return set()
+        ops = []
+        for old, new, entries in changes:
+            update: dict[str, Any] = {"$set": {k: v for k, v in new.items() if k != "_id"}}
+            if entries:
+                update["$push"] = {OUTBOX: {"$each": entries}}
+            if old:
+                ops.append(
+                    UpdateOne({"_id": old["_id"], "revision": old.get("revision", 0)}, update)
+                )
+            else:
+                ops.append(UpdateOne({"_id": new["_id"]}, update, upsert=True))
+        result = await self.customers.bulk_write(ops, ordered=False)
+        if result.modified_count + result.upserted_count == len(ops):
+            return set()
+        wanted = {new["_id"]: new.get("revision", 0) for _, new, _ in changes}
+        now = await self.customers.find({"_id": {"$in": list(wanted)}}, {"revision": 1}).to_list(
+            None
+        )
+        landed = {doc["_id"] for doc in now if doc.get("revision", 0) == wanted[doc["_id"]]}
+        return set(wanted) - landed
+
+    async def erase(self, customer_ids: Sequence[str]) -> None:
+        if not customer_ids:
+            return
+        await self.erasures.bulk_write(
+            [UpdateOne({"_id": cid}, {"$setOnInsert": {}}, upsert=True) for cid in customer_ids],
+            ordered=False,
+        )
+        await self.customers.delete_many({"_id": {"$in": list(customer_ids)}})
+
+    async def erased(self, customer_ids: Sequence[str]) -> set[str]:
+        if not customer_ids:
+            return set()
+        cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
+        return {doc["_id"] async for doc in cursor}
+
+    async def count(self, query: Mapping[str, Any]) -> int:
+        return await self.customers.count_documents(query)
+
+    # --- recompute jobs
+
+    async def insert_recompute(self, job: dict[str, Any]) -> None:
+        await self.recomputes.insert_one(job)
+
+    async def recompute(self, job_id: str) -> dict[str, Any] | None:
+        return await self.recomputes.find_one({"_id": job_id})
+
+    async def running_recomputes(self) -> list[dict[str, Any]]:
+        return await self.recomputes.find({"state": "running"}).to_list(None)
+
+    async def update_recompute(self, job_id: str, **fields: Any) -> dict[str, Any] | None:
+        return await self.recomputes.find_one_and_update(
+            {"_id": job_id},
+            {"$set": {**fields, "updated_at": datetime.now(UTC)}},
+            return_document=ReturnDocument.AFTER,
+        )
