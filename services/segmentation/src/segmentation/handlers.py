@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerChanged, CustomerErased, CustomersMerged
+from contracts.customer_events import (
+    CustomerChanged,
+    CustomerDeactivated,
+    CustomerErased,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from contracts.events import Event
 from contracts.segmentation_events import (
     Assignment,
@@ -74,6 +80,23 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
             a.segmentation: a.model_dump(exclude={"segmentation"}) for a in _assignments(doc)
         },
     }
+
+
+def _changed_fields(deliveries: Sequence[Delivery]) -> dict[str, set[str]]:
+    """Per customer, the record fields the batch's updates changed; a customer with a
+    registration, a merge or an update that names no field is left out (reassess it all)."""
+    fields: dict[str, set[str]] = {}
+    everything: set[str] = set()
+    for delivery in deliveries:
+        event = delivery.event
+        if not isinstance(event, CustomerChanged):
+            continue
+        cid = event.customer.id
+        if isinstance(event, CustomerUpdated | CustomerDeactivated) and event.changes:
+            fields.setdefault(cid, set()).update(c.field for c in event.changes)
+        else:
+            everything.add(cid)
+    return {cid: names for cid, names in fields.items() if cid not in everything}
 
 
 @dataclass
@@ -174,26 +197,33 @@ class SegmentationService:
     async def preview(self, definition: SegmentationDefinition) -> dict[str, int]:
         """How many customers each segment of a proposed definition would hold (the rules
         compiled to database queries; nothing is saved)."""
-        paths = {
-            "customer": CUSTOMER_PATH,
-            "loyalty": LOYALTY_PATH,
-            "profile": profile_path(definition.code),
-        }
-        filters = definition.segment_filters(paths)
+        filters = definition.segment_filters(self._paths(definition.code))
         counts = {code: await self.store.count(query) for code, query in filters.items()}
         return counts
 
     # --- assessing customers
 
     def _assess(
-        self, doc: Mapping[str, Any], definitions: Sequence[Defined]
+        self,
+        doc: Mapping[str, Any],
+        definitions: Sequence[Defined],
+        changed_fields: set[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
+        """The customer's segment in every segmentation. With ``changed_fields`` (the customer
+        fields an event changed), segmentations whose rules read none of them keep their
+        segment without being evaluated."""
         customer = doc.get("customer") or {}
         profiles = doc.get("profiles", {})
         previous = doc.get("segments", {})
         segments: dict[str, dict[str, Any]] = {}
         for defined in definitions:
             code = defined.code
+            if changed_fields is not None and not defined.definition.reads_customer_fields(
+                changed_fields
+            ):
+                if code in previous:
+                    segments[code] = previous[code]
+                continue
             segment = defined.definition.segment_for(
                 customer, profiles.get(code, {}), doc.get("loyalty")
             )
@@ -240,6 +270,7 @@ class SegmentationService:
         cause: AssignmentCause,
         caused_by: Mapping[str, tuple[str | None, str | None]] | tuple[str | None, str | None],
         prefetched: Mapping[str, dict[str, Any]] | None = None,
+        changed_fields: Mapping[str, set[str]] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Apply mutations and reassess the customers, writing each customer only if nobody
         changed it meanwhile (else read again and retry). ``caused_by`` gives the
@@ -260,7 +291,9 @@ class SegmentationService:
                     continue
                 base = {"_id": cid, "profiles": {}, "segments": {}, "revision": 0, **(old or {})}
                 merged = {**base, **fields}
-                merged["segments"] = self._assess(merged, definitions)
+                merged["segments"] = self._assess(
+                    merged, definitions, (changed_fields or {}).get(cid) if old else None
+                )
                 changed = sorted(
                     code
                     for code in set(merged["segments"])
@@ -433,20 +466,33 @@ class SegmentationService:
                 {cid: mutation(d) for cid, d in latest.items()},
                 "merge" if merged else "customer-change",
                 causes,
+                changed_fields=_changed_fields(deliveries),
             )
         await self.store.erase(sorted(erased))
         return []
 
     # --- bulk recompute after a rule change
 
+    def _candidates(self, definition: SegmentationDefinition) -> dict[str, Any]:
+        """Whom a rule change can affect: customers holding a segment of the segmentation now,
+        and those some new rule may select (the rules compiled to a query). Everyone else held
+        no segment and will hold none."""
+        holding = {f"segments.{definition.code}.segment": {"$ne": None}}
+        return {"$or": [holding, definition.candidates_filter(self._paths(definition.code))]}
+
+    @staticmethod
+    def _paths(code: str) -> dict[str, str]:
+        return {"customer": CUSTOMER_PATH, "loyalty": LOYALTY_PATH, "profile": profile_path(code)}
+
     async def start_recompute(self, code: str, version: int) -> dict[str, Any]:
         now = datetime.now(UTC)
+        definition = self._defined(await self.segmentation(code)).definition
         job = {
             "_id": uuid.uuid4().hex,
             "segmentation": code,
             "version": version,
             "state": "running",
-            "total": await self.store.count({}),
+            "total": await self.store.count(self._candidates(definition)),
             "processed": 0,
             "changed": 0,
             "after": None,
@@ -486,7 +532,8 @@ class SegmentationService:
                 if current is None or current["version"] != job["version"]:
                     await self.store.update_recompute(job_id, state="superseded")
                     return
-                docs = await self.store.customers_after(after, self.recompute_batch)
+                candidates = self._candidates(self._defined(current).definition)
+                docs = await self.store.customers_after(after, self.recompute_batch, candidates)
                 if not docs:
                     break
                 written = await self._apply(

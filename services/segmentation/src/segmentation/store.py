@@ -85,9 +85,15 @@ class SegmentationStore:
         cursor = self.customers.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def customers_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        query = {"_id": {"$gt": after}} if after is not None else {}
-        return await self.customers.find(query, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
+    async def customers_after(
+        self, after: str | None, limit: int, query: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The next customers (matching ``query``) in id order after ``after``."""
+        clauses = [dict(query)] if query else []
+        if after is not None:
+            clauses.append({"_id": {"$gt": after}})
+        found = {"$and": clauses} if clauses else {}
+        return await self.customers.find(found, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
 
     async def save_customers(
         self, changes: Sequence[tuple[dict[str, Any], dict[str, Any], list]]

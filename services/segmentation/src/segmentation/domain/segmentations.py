@@ -142,6 +142,13 @@ class SegmentationDefinition(BaseModel):
                 return segment.code
         return None
 
+    def candidates_filter(self, paths: Mapping[str, str]) -> rules.Filter:
+        """The customers that may fall in some segment (any rule holds): with the customers
+        holding a segment now, everyone whose assignment a rule change can change."""
+        kind = {f"{paths['customer']}.kind": KIND_OF_LEVEL[self.level]}
+        own = [rules.compile_filter(segment.rule, paths) for segment in self.segments]
+        return {"$and": [kind, {"$or": own}]}
+
     def segment_filters(self, paths: Mapping[str, str]) -> dict[str, rules.Filter]:
         """For each segment, a filter of the customers in it (priority included): its own rule,
         and none of the rules before it."""
