@@ -524,18 +524,23 @@ class SegmentationService:
         return job
 
     async def _recompute(self, job: dict[str, Any]) -> None:
-        job_id, code, after = job["_id"], job["segmentation"], job["after"]
+        job_id, code = job["_id"], job["segmentation"]
         processed, changed = job["processed"], job["changed"]
         try:
-            while True:
+            current = await self.store.segmentation(code)
+            candidates = (
+                None if current is None else self._candidates(self._defined(current).definition)
+            )
+            # One cursor through the candidates (a query per batch would rescan on servers
+            # that cannot range-scan the id index); progress is saved per batch, so a restarted
+            # job goes on after the last customer done.
+            async for docs in self.store.stream_customers(
+                job["after"], self.recompute_batch, candidates
+            ):
                 current = await self.store.segmentation(code)
                 if current is None or current["version"] != job["version"]:
                     await self.store.update_recompute(job_id, state="superseded")
                     return
-                candidates = self._candidates(self._defined(current).definition)
-                docs = await self.store.customers_after(after, self.recompute_batch, candidates)
-                if not docs:
-                    break
                 written = await self._apply(
                     {doc["_id"]: lambda old: {} for doc in docs},
                     "rule-change",
@@ -544,9 +549,8 @@ class SegmentationService:
                 )
                 processed += len(docs)
                 changed += len(written)
-                after = docs[-1]["_id"]
                 await self.store.update_recompute(
-                    job_id, processed=processed, changed=changed, after=after
+                    job_id, processed=processed, changed=changed, after=docs[-1]["_id"]
                 )
             await self.store.update_recompute(job_id, state="done", finished_at=datetime.now(UTC))
         except asyncio.CancelledError:

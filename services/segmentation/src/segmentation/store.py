@@ -7,7 +7,7 @@ every change of profiles or segments (writers compare-and-set on it), and the ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,15 +85,24 @@ class SegmentationStore:
         cursor = self.customers.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def customers_after(
-        self, after: str | None, limit: int, query: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """The next customers (matching ``query``) in id order after ``after``."""
+    async def stream_customers(
+        self, after: str | None, batch: int, query: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every customer (matching ``query``) after ``after`` in id order, in batches, from
+        one cursor."""
         clauses = [dict(query)] if query else []
         if after is not None:
             clauses.append({"_id": {"$gt": after}})
         found = {"$and": clauses} if clauses else {}
-        return await self.customers.find(found, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
+        cursor = self.customers.find(found, {OUTBOX: 0}, batch_size=batch).sort("_id")
+        docs: list[dict[str, Any]] = []
+        async for doc in cursor:
+            docs.append(doc)
+            if len(docs) == batch:
+                yield docs
+                docs = []
+        if docs:
+            yield docs
 
     async def save_customers(
         self, changes: Sequence[tuple[dict[str, Any], dict[str, Any], list]]
