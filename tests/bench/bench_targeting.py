@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 import uuid
@@ -137,6 +136,14 @@ class Tail:
         if self.task:
             self.task.cancel()
         await self.consumer.stop()
+
+
+async def until(check: Any, interval: float) -> None:
+    """Poll ``check`` (an async callable) until it is true."""
+    while True:
+        if await check():
+            return
+        await asyncio.sleep(interval)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -311,7 +318,8 @@ async def main() -> None:
             await wait_count(seg_db, "customers", {}, n, "segmentation replica")
             await wait_count(lists_db, "customers", {}, n, "lists replica")
             print(
-                f"set-up: both replicas hold {n} customers after {time.perf_counter() - began:.0f} s"
+                f"set-up: both replicas hold {n} customers "
+                f"after {time.perf_counter() - began:.0f} s"
             )
 
             seg_url = f"http://127.0.0.1:{ports['segmentation']}"
@@ -334,6 +342,8 @@ async def main() -> None:
                     ],
                 }
                 await run_job(seg, "lat", await seg.post("/segmentations", json=latency_seg))
+                lists_group = f"{deployment.consumer_group_prefix}lists-customers"
+                assignments = deployment.topic_prefix + "segmentation.assignments"
                 bricks = [f"BR-{b:03d}" for b in range(BRICKS)]
                 (
                     await lists.post("/teams", json={"id": "t", "name": "T", "bricks": bricks})
@@ -350,8 +360,14 @@ async def main() -> None:
                         },
                     )
                 ).raise_for_status()
-                while "list_built_at" not in (await lists.get("/plans/p")).json():
-                    await asyncio.sleep(0.5)
+
+                async def built() -> bool:
+                    return "list_built_at" in (await lists.get("/plans/p")).json()
+
+                async def lists_caught_up() -> bool:
+                    return await lag(bootstrap, lists_group, assignments) == 0
+
+                await until(built, 0.5)
                 round_trips = await kafka_round_trip(bootstrap, f"b{run}.rt", args.edits)
                 tail = Tail(bootstrap, deployment.topic_prefix + "lists.events")
                 await tail.start()
@@ -374,30 +390,25 @@ async def main() -> None:
                 changed = await run_job(
                     seg, "bulk", await seg.post("/segmentations", json=split("bulk", False))
                 )
-                print(
-                    f"    initial compute of the split segmentation: {changed:.0f} customers assigned"
-                )
-                lists_group = f"{deployment.consumer_group_prefix}lists-customers"
-                assignments = deployment.topic_prefix + "segmentation.assignments"
-                while await lag(bootstrap, lists_group, assignments) > 0:
-                    await asyncio.sleep(0.5)
+                print(f"    initial compute of the split segmentation: {changed:.0f} assigned")
+                await until(lists_caught_up, 0.5)
                 began = time.perf_counter()
                 answer = await seg.put(
                     "/segmentations/bulk", json=split("bulk", True), headers={"if-match": '"1"'}
                 )
                 changed = await run_job(seg, "bulk", answer)
                 elapsed = time.perf_counter() - began
-                while await lag(bootstrap, lists_group, assignments) > 0:
-                    await asyncio.sleep(0.2)
+                await until(lists_caught_up, 0.2)
                 lists_done = time.perf_counter() - began
                 raw = await raw_bulk_update(seg_db, n)
                 print(
                     f"(b) rule change -> {changed:.0f} customers reassessed and published in "
-                    f"{elapsed:.1f} s = {changed / elapsed:.0f} customers/s (target: 100k in < 30 s)"
+                    f"{elapsed:.1f} s = {changed / elapsed:.0f} customers/s "
+                    "(target: 100k in < 30 s)"
                 )
                 print(
-                    f"    raw bulk update of the same {n} documents: {raw:.1f} s = {n / raw:.0f} /s; "
-                    f"ratio {raw / elapsed:.0%}"
+                    f"    raw bulk update of the same {n} documents: {raw:.1f} s "
+                    f"= {n / raw:.0f} /s; ratio {raw / elapsed:.0%}"
                 )
                 print(f"    lists service caught up {lists_done:.1f} s after the rule change")
             for name, process in processes.items():

@@ -148,6 +148,100 @@ async def save_profiles(
     return {"customer_id": customer_id, "segmentations": saved}
 
 
+SEARCH_PAGE = 500
+ADD_CHUNK = 5_000
+
+
+async def _matching_ids(
+    services: Upstreams, path: str, params: dict[str, Any], identity: Identity
+) -> list[str]:
+    """Every customer id a (saved) search of the customer service finds now."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        page_params = {**params, "limit": SEARCH_PAGE, **({"cursor": cursor} if cursor else {})}
+        page = await _ok(services.call("customer", "GET", path, identity, params=page_params))
+        ids += [item["id"] for item in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+async def _add(services: Upstreams, list_id: str, ids: list[str], identity: Identity) -> dict:
+    totals = {"added": 0, "already_listed": 0, "unknown": []}
+    for start in range(0, len(ids), ADD_CHUNK):
+        result = await _ok(
+            services.call(
+                "lists",
+                "POST",
+                f"/lists/{list_id}/customers",
+                identity,
+                json={"customer_ids": ids[start : start + ADD_CHUNK]},
+                timeout=120,
+            )
+        )
+        totals["added"] += result["added"]
+        totals["already_listed"] += result["already_listed"]
+        totals["unknown"] += result["unknown"]
+    return totals
+
+
+@router.post("/lists/{list_id}/add-matching", tags=["lists"])
+async def add_matching(
+    list_id: str, services: Services, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """A group takes in the customers its saved search finds now (seed 002's "add customers who
+    matched the criteria")."""
+    group = await _ok(services.call("lists", "GET", f"/lists/{list_id}", identity))
+    search_id = group.get("saved_search_id")
+    if not search_id:
+        raise Problem(
+            f"list {list_id} has no saved search",
+            status=422,
+            code="no-saved-search",
+            field="saved_search_id",
+        )
+    ids = await _matching_ids(services, f"/saved-searches/{search_id}/customers", {}, identity)
+    return {"matched": len(ids), **await _add(services, list_id, ids, identity)}
+
+
+class FromSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    list: dict[str, Any] = Field(description="The list's fields, as for POST /lists")
+    criteria: dict[str, Any] = Field(description="Customer search criteria, as for /customers")
+    confirm_count: int | None = Field(
+        default=None,
+        ge=0,
+        description="The count a first call (without it) answered; the list is created only "
+        "if the search still finds that many",
+    )
+
+
+@router.post("/lists/from-search", tags=["lists"])
+async def list_from_search(
+    body: FromSearch, services: Services, identity: CurrentIdentity, response: Response
+) -> dict[str, Any]:
+    """Create a static list from a search, in two steps: without ``confirm_count`` it answers
+    the count; with it, it creates the list if the count still holds (409 otherwise)."""
+    criteria = {k: v for k, v in body.criteria.items() if k not in ("limit", "cursor")}
+    ids = await _matching_ids(services, "/customers", criteria, identity)
+    if body.confirm_count is None:
+        return {"count": len(ids), "created": False}
+    if body.confirm_count != len(ids):
+        raise Problem(
+            f"the search now finds {len(ids)} customers, not {body.confirm_count}",
+            status=409,
+            code="count-changed",
+            count=len(ids),
+        )
+    fields = {**body.list, "source": "search"}
+    created = await _ok(services.call("lists", "POST", "/lists", identity, json=fields))
+    added = await _add(services, created["id"], ids, identity)
+    response.status_code = 201
+    return {"count": len(ids), "created": True, "list": created, **added}
+
+
 def _passthrough(service: str, prefix: str, summary: str) -> None:
     async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
@@ -186,6 +280,13 @@ _passthrough(
     "POST .../compute previews, POST /bulk sets many",
 )
 _passthrough("lists", "/teams", "Teams, their reps and territories (bricks)")
+_passthrough(
+    "lists",
+    "/lists",
+    "Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules "
+    "applied; include_excluded=true shows who is left out and why), .csv export, POST "
+    "/{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV",
+)
 _passthrough(
     "lists",
     "/plans",

@@ -238,3 +238,54 @@ def check_can_add(plan: Plan, customer: CustomerFacts, levels: Mapping[str, str]
             ACCOUNT_SEGMENTS_NOT_TARGETED,
             "accounts can be added only to plans that target account segments",
         )
+
+
+# --- static lists and groups (seeds 002, 003) -------------------------------------------------
+
+MISSING_TRAITS = "missing-traits"
+
+
+@dataclass(frozen=True)
+class StaticList:
+    """A list of customers picked by hand, by a search, or by import; its rules exclude
+    customers with certain suppressions and require certain traits, at the time of use."""
+
+    id: str
+    excluded_suppressions: frozenset[str] = frozenset()
+    required_traits: frozenset[str] = frozenset()
+
+
+def eligibility(
+    static_list: StaticList, customer: CustomerFacts | None, traits: frozenset[str]
+) -> list[Reason]:
+    """Why a customer on the list is left out when the list is used (empty: included)."""
+    if customer is None:
+        return [Reason(code=NOT_FOUND, detail="no such customer")]
+    reasons = []
+    if customer.status != "active":
+        reasons.append(
+            Reason(
+                code=INACTIVE,
+                detail=f"the customer is {customer.status}",
+                data={"status": customer.status},
+            )
+        )
+    excluded = sorted(customer.suppressions & static_list.excluded_suppressions)
+    if excluded:
+        reasons.append(
+            Reason(
+                code=SUPPRESSED,
+                detail=f"suppressed: {', '.join(excluded)}",
+                data={"suppressions": excluded},
+            )
+        )
+    missing = sorted(static_list.required_traits - traits)
+    if missing:
+        reasons.append(
+            Reason(
+                code=MISSING_TRAITS,
+                detail=f"lacks required traits: {', '.join(missing)}",
+                data={"missing": missing},
+            )
+        )
+    return reasons

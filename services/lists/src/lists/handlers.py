@@ -48,6 +48,7 @@ def customer_fields(customer: Customer) -> dict[str, Any]:
         "primary_bricks": sorted({a.brick for a in customer.addresses if a.primary and a.brick}),
         "bricks": sorted({a.brick for a in customer.addresses if a.brick}),
         "suppressions": sorted({s.type for s in customer.suppressions}),
+        "traits": sorted(customer.traits),
         "customer_version": customer.version,
     }
 

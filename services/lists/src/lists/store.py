@@ -18,6 +18,7 @@ from servicekit.outbox import FIELD as OUTBOX
 
 TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
 MEMBERSHIPS, SNAPSHOTS, ERASURES = "memberships", "snapshots", "erasures"
+STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
 def membership_id(plan_id: str, customer_id: str) -> str:
@@ -33,6 +34,7 @@ class ListsStore:
         self.memberships = db[MEMBERSHIPS]
         self.snapshots = db[SNAPSHOTS]
         self.erasures = db[ERASURES]
+        self.static_entries = db[LIST_ENTRIES]  # static lists' entries (StaticListStore)
 
     async def create_indexes(self) -> None:
         await self.memberships.create_index(
@@ -132,6 +134,7 @@ class ListsStore:
         await self.customers.delete_many({"_id": {"$in": ids}})
         await self.memberships.delete_many({"customer_id": {"$in": ids}})
         await self.snapshots.delete_many({"customer_id": {"$in": ids}})
+        await self.static_entries.delete_many({"customer_id": {"$in": ids}})
 
     async def erased(self, customer_ids: Sequence[str]) -> set[str]:
         if not customer_ids:
@@ -189,3 +192,75 @@ def _only_duplicate_keys(exc: Exception) -> bool:
     details = getattr(exc, "details", None) or {}
     errors = details.get("writeErrors", [])
     return bool(errors) and all(e.get("code") == 11000 for e in errors)
+
+
+def entry_id(list_id: str, customer_id: str) -> str:
+    return f"{list_id}|{customer_id}"
+
+
+class StaticListStore:
+    """Static lists and groups, and their entries (one document per list and customer)."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.lists = db[STATIC_LISTS]
+        self.entries = db[LIST_ENTRIES]
+
+    async def create_indexes(self) -> None:
+        await self.entries.create_index(
+            [("list_id", ASCENDING), ("customer_id", ASCENDING)], name="list_customers"
+        )
+        await self.entries.create_index([("customer_id", ASCENDING)], name="customer_lists")
+
+    async def insert(self, doc: dict[str, Any]) -> None:
+        await self.lists.insert_one(doc)
+
+    async def get(self, list_id: str) -> dict[str, Any] | None:
+        return await self.lists.find_one({"_id": list_id})
+
+    async def find(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await self.lists.find(dict(query)).sort("name").to_list(None)
+
+    async def update(self, list_id: str, version: int, fields: Mapping[str, Any]) -> bool:
+        result = await self.lists.update_one(
+            {"_id": list_id, "version": version}, {"$set": {**fields, "version": version + 1}}
+        )
+        return result.matched_count == 1
+
+    async def delete(self, list_id: str) -> None:
+        await self.entries.delete_many({"list_id": list_id})
+        await self.lists.delete_one({"_id": list_id})
+
+    async def add(self, list_id: str, customer_ids: Sequence[str], fields: dict[str, Any]) -> int:
+        """Add customers (those on the list already stay as they were); returns how many are
+        new."""
+        if not customer_ids:
+            return 0
+        ops = [
+            UpdateOne(
+                {"_id": entry_id(list_id, cid)},
+                {"$setOnInsert": {"list_id": list_id, "customer_id": cid, **fields}},
+                upsert=True,
+            )
+            for cid in customer_ids
+        ]
+        result = await self.entries.bulk_write(ops, ordered=False)
+        return result.upserted_count
+
+    async def remove(self, list_id: str, customer_id: str) -> bool:
+        result = await self.entries.delete_one({"_id": entry_id(list_id, customer_id)})
+        return result.deleted_count == 1
+
+    async def page(self, list_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"list_id": list_id}
+        if after is not None:
+            query["customer_id"] = {"$gt": after}
+        return await self.entries.find(query).sort("customer_id").limit(limit).to_list()
+
+    async def lists_of(self, customer_id: str) -> list[str]:
+        cursor = self.entries.find({"customer_id": customer_id}, {"list_id": 1})
+        return sorted({doc["list_id"] async for doc in cursor})
+
+    async def forget(self, customer_ids: Sequence[str]) -> None:
+        """An erased customer leaves every list."""
+        if customer_ids:
+            await self.entries.delete_many({"customer_id": {"$in": list(customer_ids)}})

@@ -1,0 +1,227 @@
+"""HTTP routes of static lists and groups."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from servicekit.auth import CurrentIdentity
+from servicekit.problems import Problem
+
+from lists.static_lists import StaticListService
+
+router = APIRouter(prefix="/lists", tags=["static lists and groups"])
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Slug = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
+]
+Usage = Literal["email", "mail", "phone", "sms", "fax", "other"]
+Source = Literal["manual", "search", "import", "fulfilment"]
+
+
+def service(request: Request) -> StaticListService:
+    return request.app.state.static_lists
+
+
+Lists = Annotated[StaticListService, Depends(service)]
+
+
+class Owners(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    teams: list[Label] = []
+    reps: list[Label] = []
+
+
+class ListFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Label
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    usage: Usage = "other"
+    source: Source = "manual"
+    excluded_suppressions: list[Slug] = Field(
+        default_factory=list, description="Customers with any of these are left out"
+    )
+    required_traits: list[Slug] = Field(
+        default_factory=list, description="Customers must have all of these"
+    )
+    kind: Literal["static", "group"] = "static"
+    owners: Owners = Field(default_factory=Owners, description="Teams and reps (groups)")
+    saved_search_id: str | None = Field(
+        default=None, description="The saved search whose matches a group takes in"
+    )
+
+
+class ListChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Label | None = None
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    usage: Usage | None = None
+    excluded_suppressions: list[Slug] | None = None
+    required_traits: list[Slug] | None = None
+    owners: Owners | None = None
+    saved_search_id: str | None = None
+
+
+class CustomerIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+        Field(min_length=1, max_length=10_000),
+    ]
+
+
+class ListCreate(ListFields):
+    customer_ids: Annotated[list[str], Field(max_length=100_000)] = []
+
+
+def shown(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
+
+
+@router.post("", status_code=201)
+async def create_list(body: ListCreate, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
+    """A static list or group, optionally with its first customers."""
+    fields = body.model_dump(mode="json", exclude={"customer_ids"})
+    return shown(await lists.create(fields, body.customer_ids, identity))
+
+
+@router.get("")
+async def find_lists(
+    lists: Lists,
+    identity: CurrentIdentity,
+    customer_id: str | None = None,
+    team: str | None = None,
+    kind: Literal["static", "group"] | None = None,
+) -> list[dict[str, Any]]:
+    """Every list, or a customer's lists (``customer_id``), a team's groups (``team``)."""
+    query: dict[str, Any] = {}
+    if customer_id:
+        query["_id"] = {"$in": await lists.store.lists_of(customer_id)}
+    if team:
+        query["owners.teams"] = team
+    if kind:
+        query["kind"] = kind
+    return [shown(d) for d in await lists.store.find(query)]
+
+
+@router.get("/{list_id}")
+async def get_list(
+    list_id: str, lists: Lists, identity: CurrentIdentity, response: Response
+) -> dict[str, Any]:
+    doc = await lists.get(list_id)
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return shown(doc)
+
+
+@router.patch("/{list_id}")
+async def change_list(
+    list_id: str,
+    body: ListChange,
+    lists: Lists,
+    identity: CurrentIdentity,
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> dict[str, Any]:
+    version = (if_match or "").strip().removeprefix("W/").strip('"')
+    if not version.isdigit():
+        raise Problem(
+            'send If-Match: "<version>"',
+            status=428,
+            code="precondition-required",
+            title="Precondition required",
+            field="If-Match",
+        )
+    fields = body.model_dump(mode="json", exclude_unset=True)
+    return shown(await lists.change(list_id, int(version), fields, identity))
+
+
+@router.delete("/{list_id}", status_code=204)
+async def delete_list(list_id: str, lists: Lists, identity: CurrentIdentity) -> Response:
+    await lists.delete(list_id, identity)
+    return Response(status_code=204)
+
+
+@router.get("/{list_id}/customers")
+async def list_customers(
+    list_id: str,
+    lists: Lists,
+    identity: CurrentIdentity,
+    include_excluded: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    """The customers the list uses now (its rules applied); ``include_excluded`` shows the ones
+    it leaves out too, with the reasons."""
+    return await lists.members(list_id, include_excluded, cursor, limit)
+
+
+@router.get("/{list_id}/customers.csv", response_class=StreamingResponse)
+async def export_customers(
+    list_id: str, lists: Lists, identity: CurrentIdentity
+) -> StreamingResponse:
+    await lists.get(list_id)
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["customer_id", "mdm_code", "name"])
+        cursor = None
+        while True:
+            page = await lists.members(list_id, False, cursor, 500)
+            for item in page["items"]:
+                name = item["name"] or ""
+                writer.writerow(
+                    [
+                        item["customer_id"],
+                        item["mdm_code"] or "",
+                        "'" + name if name[:1] in "=+-@" and name else name,
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{list_id}.csv"'},
+    )
+
+
+@router.post("/{list_id}/customers")
+async def add_customers(
+    list_id: str, body: CustomerIds, lists: Lists, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Add customers by id; unknown ids are reported, not added."""
+    return await lists.add(list_id, body.customer_ids, identity)
+
+
+@router.delete("/{list_id}/customers/{customer_id}", status_code=204)
+async def remove_customer(
+    list_id: str, customer_id: str, lists: Lists, identity: CurrentIdentity
+) -> Response:
+    await lists.remove(list_id, customer_id, identity)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{list_id}/import",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_customers(
+    list_id: str, request: Request, lists: Lists, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """A CSV with a customer_id or mdm_code column; a report of added and rejected rows."""
+    return await lists.import_csv(list_id, await request.body(), identity)
