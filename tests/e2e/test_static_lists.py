@@ -190,3 +190,25 @@ async def test_a_group_takes_in_its_saved_search_matches_and_imports_csv(platfor
         return found.json() == []
 
     await eventually(gone, what="the erased customer off every list")
+
+
+async def test_a_static_list_of_the_customers_sent_a_fulfilment(gateway) -> None:
+    family = f"Fu{uuid.uuid4().hex[:6]}"
+    people = await customers(gateway, family, 3)
+    await known(gateway, people)
+    activity = f"Spring mailer {family}"
+    for person, sent in ((people[0], activity), (people[1], activity.upper()), (people[2], "x")):
+        response = await gateway.post(
+            f"/api/customers/{person['id']}/fulfilments",
+            json={"type": "Send brochure", "date": "2026-03-01", "activity": sent},
+        )
+        assert response.status_code == 201, response.text
+    body = {"list": {"name": f"Follow-up {family}", "usage": "phone"}, "activity": activity}
+    counted = await gateway.post("/api/lists/from-fulfilments", json=body)
+    assert counted.status_code == 200 and counted.json()["count"] == 2
+    created = await gateway.post("/api/lists/from-fulfilments", json={**body, "confirm_count": 2})
+    assert created.status_code == 201, created.text
+    made = created.json()["list"]
+    assert made["source"] == "fulfilment"
+    ids = {c["customer_id"] for c in await listed(gateway, made["id"])}
+    assert ids == {people[0]["id"], people[1]["id"]}

@@ -218,6 +218,38 @@ class FromSearch(BaseModel):
     )
 
 
+class FromFulfilments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    list: dict[str, Any] = Field(description="The list's fields, as for POST /lists")
+    activity: str = Field(min_length=1, max_length=200, description="The fulfilment activity")
+    confirm_count: int | None = Field(default=None, ge=0, description="As for from-search")
+
+
+async def _confirmed_list(
+    services: Upstreams,
+    identity: Identity,
+    response: Response,
+    fields: dict[str, Any],
+    ids: list[str],
+    confirm_count: int | None,
+) -> dict[str, Any]:
+    """The two-step creation: the count first; the list once the caller confirms that count."""
+    if confirm_count is None:
+        return {"count": len(ids), "created": False}
+    if confirm_count != len(ids):
+        raise Problem(
+            f"the customers found now are {len(ids)}, not {confirm_count}",
+            status=409,
+            code="count-changed",
+            count=len(ids),
+        )
+    created = await _ok(services.call("lists", "POST", "/lists", identity, json=fields))
+    added = await _add(services, created["id"], ids, identity)
+    response.status_code = 201
+    return {"count": len(ids), "created": True, "list": created, **added}
+
+
 @router.post("/lists/from-search", tags=["lists"])
 async def list_from_search(
     body: FromSearch, services: Services, identity: CurrentIdentity, response: Response
@@ -226,20 +258,29 @@ async def list_from_search(
     the count; with it, it creates the list if the count still holds (409 otherwise)."""
     criteria = {k: v for k, v in body.criteria.items() if k not in ("limit", "cursor")}
     ids = await _matching_ids(services, "/customers", criteria, identity)
-    if body.confirm_count is None:
-        return {"count": len(ids), "created": False}
-    if body.confirm_count != len(ids):
-        raise Problem(
-            f"the search now finds {len(ids)} customers, not {body.confirm_count}",
-            status=409,
-            code="count-changed",
-            count=len(ids),
-        )
     fields = {**body.list, "source": "search"}
-    created = await _ok(services.call("lists", "POST", "/lists", identity, json=fields))
-    added = await _add(services, created["id"], ids, identity)
-    response.status_code = 201
-    return {"count": len(ids), "created": True, "list": created, **added}
+    return await _confirmed_list(services, identity, response, fields, ids, body.confirm_count)
+
+
+@router.post("/lists/from-fulfilments", tags=["lists"])
+async def list_from_fulfilments(
+    body: FromFulfilments, services: Services, identity: CurrentIdentity, response: Response
+) -> dict[str, Any]:
+    """Create a static list of the customers sent a fulfilment of an activity, confirmed by
+    count as for from-search."""
+    found = await _ok(
+        services.call(
+            "customer",
+            "GET",
+            "/fulfilments/customers",
+            identity,
+            params={"activity": body.activity},
+        )
+    )
+    fields = {**body.list, "source": "fulfilment"}
+    return await _confirmed_list(
+        services, identity, response, fields, found["customer_ids"], body.confirm_count
+    )
 
 
 def _passthrough(service: str, prefix: str, summary: str) -> None:

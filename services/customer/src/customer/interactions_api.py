@@ -11,7 +11,7 @@ from contracts.customers import Customer, Suppression
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from servicekit.auth import CurrentIdentity
-from servicekit.problems import Conflict
+from servicekit.problems import Conflict, Problem
 
 from customer.api import Customers, answer
 from customer.interactions import (
@@ -121,6 +121,29 @@ async def add_trait_name(
 
 
 # --- interactions: their own documents, on the timeline
+
+FULFILMENT_CUSTOMERS_CAP = 100_000
+
+
+@router.get("/fulfilments/customers")
+async def customers_with_fulfilments(
+    interactions: Interactions,
+    identity: CurrentIdentity,
+    activity: Annotated[str, Query(min_length=1, max_length=200)],
+) -> dict[str, Any]:
+    """The customers sent a fulfilment of this activity (case-insensitive), e.g. to build a
+    static list from them."""
+    ids = await interactions.store.customers_with(
+        "fulfilments", "activity", activity, FULFILMENT_CUSTOMERS_CAP
+    )
+    if len(ids) > FULFILMENT_CUSTOMERS_CAP:
+        raise Problem(
+            f"more than {FULFILMENT_CUSTOMERS_CAP} customers; narrow the activity",
+            status=422,
+            code="too-many-customers",
+            field="activity",
+        )
+    return {"activity": activity, "customer_ids": ids}
 
 
 @router.get("/customers/{customer_id}/timeline")

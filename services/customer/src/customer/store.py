@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -223,6 +224,18 @@ class InteractionStore:
             query["at"] = {"$lt": before}
         cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()
+
+    async def customers_with(self, kind: str, field: str, value: str, cap: int) -> list[str]:
+        """Ids of the customers with an interaction of ``kind`` whose ``field`` is ``value``
+        (case-insensitive), sorted; at most ``cap`` + 1 so a caller can tell there are more."""
+        pattern = {"$regex": f"^{re.escape(value)}$", "$options": "i"}
+        cursor = self.interactions.find({"kind": kind, field: pattern}, {"customer_id": 1})
+        found: set[str] = set()
+        async for doc in cursor:
+            found.add(doc["customer_id"])
+            if len(found) > cap:
+                break
+        return sorted(found)
 
     async def insert_attachment(self, doc: dict[str, Any], data: bytes) -> None:
         """Bytes first, then the entry that points at them: never an entry without content."""

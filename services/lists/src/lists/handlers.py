@@ -235,11 +235,9 @@ class ListsService:
         changed)."""
         try:
             plans = await self._active_plans([plan_id])
-            after: str | None = None
             changed = 0
-            while plans:
-                docs = await self.store.customers_after(after, BATCH)
-                if not docs:
+            async for docs in self.store.stream_customers(BATCH):
+                if not plans:
                     break
                 ids = [d["_id"] for d in docs]
                 changed += await self.reconcile(
@@ -248,7 +246,6 @@ class ListsService:
                     plans,
                     {d["_id"]: d for d in docs},
                 )
-                after = ids[-1]
             await self.store.update("plans", plan_id, {}, {"list_built_at": datetime.now(UTC)})
             log.info("plan list rebuilt", plan=plan_id, changed=changed)
         except Exception:

@@ -8,7 +8,7 @@ plan submission.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
@@ -92,9 +92,17 @@ class ListsStore:
         docs.sort(key=lambda d: (d.get("status") != "active", d["_id"]))
         return docs[0] if docs else None
 
-    async def customers_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        query = {"_id": {"$gt": after}} if after is not None else {}
-        return await self.customers.find(query).sort("_id").limit(limit).to_list()
+    async def stream_customers(self, batch: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every known customer, in batches, from one cursor (a query per batch would rescan
+        the collection on servers that cannot range-scan the id index)."""
+        docs: list[dict[str, Any]] = []
+        async for doc in self.customers.find({}, batch_size=batch):
+            docs.append(doc)
+            if len(docs) == batch:
+                yield docs
+                docs = []
+        if docs:
+            yield docs
 
     async def write_customers(
         self, updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]
