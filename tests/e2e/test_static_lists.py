@@ -76,6 +76,15 @@ async def test_a_static_list_from_a_search_applies_its_rules_when_used(gateway) 
     assert created.json()["added"] == 3 and created.json()["list"]["source"] == "search"
     assert len(await listed(gateway, list_id)) == 3
 
+    # Search by list name (seed 003's "list name" criterion), combinable with the others
+    found = await gateway.get(
+        "/api/customers", params={"list_name": f"mailing {family}".upper(), "first_name": "N1"}
+    )
+    assert found.status_code == 200, found.text
+    assert [c["id"] for c in found.json()["items"]] == [people[1]["id"]]
+    nothing = await gateway.get("/api/customers", params={"list_name": "no such list"})
+    assert nothing.json()["items"] == []
+
     # A suppression the list excludes takes the customer out when the list is used
     suppressed = people[0]
     response = await gateway.post(

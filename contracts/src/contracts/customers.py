@@ -229,6 +229,10 @@ class CustomerSearch(BaseModel):
     date_of_birth: date | None = None
     born_from: date | None = Field(default=None, description="Date of birth on or after")
     born_to: date | None = Field(default=None, description="Date of birth on or before")
+    customer_ids: Annotated[list[SearchText], Field(max_length=100_000)] | None = Field(
+        default=None,
+        description="Only these customers (how the gateway searches within a list's customers)",
+    )
     sort: SortKey = "last_name"
     order: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=500)] = 50

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.commerce import PurchaseMade
 from contracts.customer_events import (
     CustomerDeactivated,
     CustomerErased,
@@ -75,6 +76,13 @@ LOYALTY_EVENTS = Topic(
     events=(MemberEnrolled,),
     description="Enrollment, points and coupon facts from the loyalty service",
 )
+COMMERCE_PURCHASES = Topic(
+    name="commerce.purchases",
+    key="customer id",
+    events=(PurchaseMade,),
+    partitions=12,
+    description="Orders paid, from point-of-sale and web-shop systems",
+)
 SEGMENTATION_DEFINITIONS = Topic(
     name="segmentation.definitions",
     key="segmentation code",
@@ -104,6 +112,7 @@ CATALOGUE: tuple[Topic, ...] = (
     MDM_CUSTOMERS,
     CUSTOMER_EVENTS,
     LOYALTY_EVENTS,
+    COMMERCE_PURCHASES,
     SEGMENTATION_DEFINITIONS,
     SEGMENT_ASSIGNMENTS,
     LISTS_EVENTS,

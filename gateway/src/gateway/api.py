@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from contracts.customers import Customer, CustomerCreate, CustomerPage, CustomerSearch
+from contracts.customers import (
+    Customer,
+    CustomerCreate,
+    CustomerPage,
+    CustomerSearch,
+    SearchText,
+)
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from servicekit.auth import CurrentIdentity
+from pydantic import Field
+from servicekit.auth import CurrentIdentity, Identity
+from servicekit.problems import Problem
 
 from gateway.upstream import API_PREFIX, Upstreams
 from gateway.view import customer_360
@@ -50,13 +58,46 @@ async def create_customer(
     )
 
 
+class Search(CustomerSearch):
+    list_name: SearchText | None = Field(
+        default=None, description="Customers on the static list or group with this name"
+    )
+
+
+async def _list_members(services: Upstreams, name: str, identity: Identity) -> list[str]:
+    """The customers on every list with this name (names are not unique)."""
+    found = await services.call("lists", "GET", "/lists", identity, params={"name": name})
+    if found.status_code != 200:
+        raise Problem(
+            f"the lists service answered {found.status_code}",
+            status=502,
+            code="lists-unavailable",
+        )
+    ids: set[str] = set()
+    for listed in found.json():
+        members = await services.call(
+            "lists", "GET", f"/lists/{listed['id']}/customer-ids", identity
+        )
+        if members.status_code == 200:
+            ids.update(members.json()["customer_ids"])
+    return sorted(ids)
+
+
 @router.get("/customers", response_model=CustomerPage)
 async def search_customers(
-    criteria: Annotated[CustomerSearch, Query()], services: Services, identity: CurrentIdentity
+    criteria: Annotated[Search, Query()], services: Services, identity: CurrentIdentity
 ) -> Response:
     """Search by any combination of criteria; page on with ``cursor=<next_cursor>``."""
-    params = criteria.model_dump(mode="json", exclude_none=True)
-    return await services.forward("customer", "GET", "/customers", identity, params=params)
+    if criteria.list_name is None:
+        params = criteria.model_dump(mode="json", exclude_none=True)
+        return await services.forward("customer", "GET", "/customers", identity, params=params)
+    ids = await _list_members(services, criteria.list_name, identity)
+    if criteria.customer_ids is not None:
+        ids = sorted(set(ids) & set(criteria.customer_ids))
+    body = criteria.model_dump(mode="json", exclude_none=True, exclude={"list_name"})
+    return await services.forward(
+        "customer", "POST", "/customers/search", identity, json={**body, "customer_ids": ids}
+    )
 
 
 @router.get(
@@ -189,3 +230,29 @@ async def saved_searches(
 ) -> Response:
     path = request.url.path.removeprefix(API_PREFIX)
     return await services.relay(request, "customer", path, identity)
+
+
+@router.api_route(
+    "/members/{rest:path}",
+    methods=["GET", "POST"],
+    summary="Loyalty: GET /{customer} (status, tier, balance, purchase metrics), "
+    "GET /{customer}/ledger, GET /{customer}/purchases, POST /{customer}/adjustments "
+    "(manager or admin: points and a reason)",
+    tags=["loyalty"],
+)
+@router.api_route(
+    "/purchases",
+    methods=["POST"],
+    summary="Record a purchase (idempotent by order id)",
+    tags=["loyalty"],
+)
+@router.api_route(
+    "/purchases/{rest:path}",
+    methods=["GET", "POST"],
+    summary="GET /{order} a purchase's details; POST /{order}/transfer gives it (and its "
+    "points) to another customer",
+    tags=["loyalty"],
+)
+async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
+    path = request.url.path.removeprefix(API_PREFIX)
+    return await services.relay(request, "loyalty", path, identity)

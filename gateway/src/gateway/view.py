@@ -37,8 +37,17 @@ async def customer_360(
     customer_call = upstreams.call(
         "customer", "GET", f"/customers/{customer_id}", identity, timeout=part_timeout
     )
-    loyalty_part = _part(upstreams, "loyalty", f"/members/{customer_id}", identity, part_timeout)
-    customer, loyalty = await asyncio.gather(customer_call, loyalty_part)
+    parts = {
+        "loyalty": ("loyalty", f"/members/{customer_id}"),
+        "purchases": ("loyalty", f"/members/{customer_id}/purchases?limit=10"),
+        "segments": ("segmentation", f"/profiles/{customer_id}"),
+        "lists": ("lists", f"/lists?customer_id={customer_id}"),
+        "timeline": ("customer", f"/customers/{customer_id}/timeline?limit=20"),
+    }
+    customer, *answers = await asyncio.gather(
+        customer_call,
+        *(_part(upstreams, svc, path, identity, part_timeout) for svc, path in parts.values()),
+    )
     if customer.status_code != 200:
         body = customer.json() if customer.content else {}
         raise Problem(
@@ -47,4 +56,4 @@ async def customer_360(
             code=body.get("type", "").rsplit("/", 1)[-1] or "customer-unavailable",
             title=body.get("title", "Customer unavailable"),
         )
-    return {"customer": customer.json(), "loyalty": loyalty}
+    return {"customer": customer.json(), **dict(zip(parts, answers, strict=True))}

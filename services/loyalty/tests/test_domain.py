@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
+import pytest
 from contracts.customers import Customer
 from loyalty import domain
 
@@ -24,7 +26,56 @@ def test_only_active_customers_enroll() -> None:
     assert not domain.may_enroll(customer("void"))
 
 
-def test_new_member_starts_at_the_base_tier_with_no_points() -> None:
+def test_new_member_starts_at_the_base_tier() -> None:
     member = domain.new_member(customer(), "base", NOW)
-    assert (member["_id"], member["tier"], member["points_balance"]) == ("c-1", "base", 0)
+    assert (member["_id"], member["tier"], member["status"]) == ("c-1", "base", "active")
     assert member["customer_version"] == 3
+
+
+LINES = [
+    {"product": "Shoes", "category": "Footwear", "amount": "89.90"},
+    {"product": "Socks", "category": "Apparel", "amount": "12.50"},
+]
+
+
+def test_points_are_per_currency_unit_with_category_multipliers_rounded_down() -> None:
+    assert domain.points_for(LINES, Decimal(1), {}) == 102
+    assert domain.points_for(LINES, Decimal(1), {"footwear": Decimal(2)}) == 192
+    assert domain.points_for(LINES, Decimal("0.1"), {}) == 10
+
+
+@pytest.mark.parametrize(
+    ("points", "balance", "code"),
+    [
+        (0, 10, "zero-adjustment"),
+        (domain.MAX_ADJUSTMENT + 1, 0, "absurd-adjustment"),
+        (-11, 10, "insufficient-points"),
+    ],
+)
+def test_adjustments_are_bounded(points: int, balance: int, code: str) -> None:
+    with pytest.raises(domain.RuleBroken) as broken:
+        domain.check_adjustment(points, balance)
+    assert broken.value.code == code and broken.value.field == "points"
+
+
+def test_an_adjustment_may_take_the_balance_to_zero() -> None:
+    domain.check_adjustment(-10, 10)
+
+
+def test_metrics_of_purchases() -> None:
+    purchases = [
+        {"total": "102.40", "lines": LINES, "purchased_at": NOW},
+        {
+            "total": "20.00",
+            "purchased_at": datetime(2026, 1, 1, tzinfo=UTC),
+            "lines": [{"category": "Apparel", "amount": "20.00"}],
+        },
+    ]
+    metrics = domain.metrics(purchases)
+    assert metrics["lifetime_spend"] == "122.40" and metrics["orders"] == 2
+    assert metrics["average_order_value"] == "61.20" and metrics["last_purchase_at"] == NOW
+    assert metrics["top_categories"] == [
+        {"category": "Footwear", "amount": "89.90", "orders": 1},
+        {"category": "Apparel", "amount": "32.50", "orders": 2},
+    ]
+    assert domain.metrics([])["average_order_value"] is None

@@ -137,6 +137,8 @@ def _decode_cursor(cursor: str) -> tuple[Any, str]:
 def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[str, int]]]:
     """The filter and sort for ``criteria`` (the cursor included)."""
     clauses: list[dict[str, Any]] = []
+    if criteria.customer_ids is not None:
+        clauses.append({"_id": {"$in": list(criteria.customer_ids)}})
     for criterion, key in PREFIX_KEYS.items():
         value = getattr(criteria, criterion)
         if value is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -102,9 +103,13 @@ async def find_lists(
     customer_id: str | None = None,
     team: str | None = None,
     kind: Literal["static", "group"] | None = None,
+    name: Annotated[str, Query(min_length=1, max_length=100)] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every list, or a customer's lists (``customer_id``), a team's groups (``team``)."""
+    """Every list, or a customer's lists (``customer_id``), a team's groups (``team``), the
+    lists with a name (``name``, regardless of case)."""
     query: dict[str, Any] = {}
+    if name:
+        query["name"] = {"$regex": f"^{re.escape(name.strip())}$", "$options": "i"}
     if customer_id:
         query["_id"] = {"$in": await lists.store.lists_of(customer_id)}
     if team:
@@ -198,6 +203,13 @@ async def export_customers(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{list_id}.csv"'},
     )
+
+
+@router.get("/{list_id}/customer-ids")
+async def customer_ids(list_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
+    """The ids of every customer on the list (rules not applied), e.g. to search within it."""
+    await lists.get(list_id)
+    return {"customer_ids": await lists.store.all_customer_ids(list_id)}
 
 
 @router.post("/{list_id}/customers")

@@ -264,6 +264,10 @@ class StaticListStore:
             query["customer_id"] = {"$gt": after}
         return await self.entries.find(query).sort("customer_id").limit(limit).to_list()
 
+    async def all_customer_ids(self, list_id: str) -> list[str]:
+        cursor = self.entries.find({"list_id": list_id}, {"customer_id": 1})
+        return sorted({doc["customer_id"] async for doc in cursor})
+
     async def lists_of(self, customer_id: str) -> list[str]:
         cursor = self.entries.find({"customer_id": customer_id}, {"list_id": 1})
         return sorted({doc["list_id"] async for doc in cursor})

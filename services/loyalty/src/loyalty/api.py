@@ -1,26 +1,21 @@
-"""The loyalty service's HTTP API."""
+"""The loyalty service's HTTP API: members, their points and purchases, adjustments and
+transfers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
-from servicekit.auth import CurrentIdentity
+from contracts.commerce import PurchaseMade
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from servicekit.auth import CurrentIdentity, require_role
+from servicekit.problems import NotFound
 
 from loyalty.handlers import LoyaltyService
 
-router = APIRouter(prefix="/members", tags=["members"])
-
-
-class Member(BaseModel):
-    customer_id: str
-    status: str
-    tier: str
-    points_balance: int
-    referral_code: str
-    enrolled_at: datetime
+members = APIRouter(prefix="/members", tags=["members"])
+purchases = APIRouter(prefix="/purchases", tags=["purchases"])
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
 def service(request: Request) -> LoyaltyService:
@@ -28,11 +23,86 @@ def service(request: Request) -> LoyaltyService:
 
 
 Loyalty = Annotated[LoyaltyService, Depends(service)]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.get("/{customer_id}", response_model=Member)
-async def get_member(customer_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> Member:
-    doc = await loyalty.member(customer_id)
-    return Member(
-        customer_id=doc["_id"], **{k: doc[k] for k in Member.model_fields if k != "customer_id"}
+def shown(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return {key: doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "outbox")}}
+
+
+@members.get("/{customer_id}")
+async def get_member(customer_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> dict:
+    """Status, tier, referral code, points balance (derived from the ledger) and purchase
+    metrics: lifetime spend, orders, average order value, last purchase, top categories."""
+    return shown(await loyalty.summary(customer_id), "customer_id")
+
+
+@members.get("/{customer_id}/ledger")
+async def ledger(
+    customer_id: str, loyalty: Loyalty, identity: CurrentIdentity, limit: Limit = 100
+) -> dict[str, Any]:
+    await loyalty.member(customer_id)
+    entries = await loyalty.points.entries_of(customer_id, limit)
+    return {"items": [shown(e, "id") for e in entries]}
+
+
+@members.get("/{customer_id}/purchases")
+async def member_purchases(
+    customer_id: str, loyalty: Loyalty, identity: CurrentIdentity, limit: Limit = 50
+) -> dict[str, Any]:
+    found = await loyalty.points.purchases_of(customer_id, limit)
+    return {"items": [shown(p, "order_id") for p in found]}
+
+
+class Adjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(description="Points to add (negative: to take away)")
+    reason: Reason
+
+
+@members.post("/{customer_id}/adjustments", status_code=201)
+async def adjust(
+    customer_id: str, body: Adjustment, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Adjust points by hand (manager or admin), with the reason and the actor recorded."""
+    require_role(identity, "manager", "admin")
+    entry = await loyalty.adjust(customer_id, body.points, body.reason, identity)
+    return {**shown(entry, "id"), "points_balance": await loyalty.points.balance(customer_id)}
+
+
+@purchases.post("", status_code=201)
+async def record_purchase(
+    body: PurchaseMade, loyalty: Loyalty, identity: CurrentIdentity, response: Response
+) -> dict[str, Any]:
+    """Record an order (as the commerce topic does); a repeated order id is answered with the
+    order recorded first (200), and earns nothing again."""
+    before = await loyalty.points.purchases_by_id([body.order_id])
+    stored = await loyalty.record([body], "api")
+    if not stored:
+        raise NotFound(f"customer {body.customer_id} was erased", code="customer-erased")
+    if before:
+        response.status_code = 200
+    return shown(stored[0], "order_id")
+
+
+@purchases.get("/{order_id}")
+async def get_purchase(order_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> dict:
+    return shown(await loyalty.purchase(order_id), "order_id")
+
+
+class Transfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    reason: Reason
+
+
+@purchases.post("/{order_id}/transfer")
+async def transfer(
+    order_id: str, body: Transfer, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Give the purchase to another customer; the points it earned move with it."""
+    return shown(
+        await loyalty.transfer(order_id, body.to_customer_id, body.reason, identity), "order_id"
     )

@@ -1,8 +1,9 @@
-"""What the loyalty service consumes: customer events (enrollment and leaving the program)."""
+"""What the loyalty service consumes: customer events (enrollment and leaving the program) and
+purchases from the commerce systems."""
 
 from __future__ import annotations
 
-from contracts.topics import CUSTOMER_EVENTS
+from contracts.topics import COMMERCE_PURCHASES, CUSTOMER_EVENTS
 from servicekit.consuming import subscribe_batch
 from servicekit.runtime import ServiceRuntime
 
@@ -18,4 +19,12 @@ def subscribe(runtime: ServiceRuntime, loyalty: LoyaltyService) -> None:
         CUSTOMER_EVENTS,
         group="loyalty-customers",
         handler=loyalty.on_customer_events,
+    )
+    subscribe_batch(
+        runtime.broker,
+        runtime.publisher,
+        runtime.settings,
+        COMMERCE_PURCHASES,
+        group="loyalty-purchases",
+        handler=loyalty.on_purchases,
     )

@@ -1,10 +1,13 @@
-"""Loyalty rules as plain Python: who is enrolled, and with which referral code."""
+"""Loyalty rules as plain Python: who is enrolled (and with which referral code), the points a
+purchase earns, which adjustments are allowed, and a customer's purchase metrics."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from contracts.customers import Customer
@@ -27,8 +30,83 @@ def new_member(customer: Customer, tier: str, now: datetime) -> dict[str, Any]:
         "_id": customer.id,
         "status": "active",
         "tier": tier,
-        "points_balance": 0,
         "referral_code": referral_code(customer.id),
         "enrolled_at": now,
         "customer_version": customer.version,
+    }
+
+
+# --- points and purchases ---------------------------------------------------------------------
+
+MAX_ADJUSTMENT = 100_000  # points; beyond that an adjustment is a typo, not goodwill
+
+
+class RuleBroken(ValueError):
+    """A loyalty rule; ``code`` is stable, ``field`` names the input at fault."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def points_for(
+    lines: Sequence[Mapping[str, Any]],
+    points_per_unit: Decimal,
+    category_multipliers: Mapping[str, Decimal],
+) -> int:
+    """Points a purchase earns: per currency unit, times the line's category multiplier (1 if
+    none), rounded down over the whole purchase."""
+    total = sum(
+        (
+            Decimal(str(line["amount"]))
+            * points_per_unit
+            * category_multipliers.get(str(line["category"]).lower(), Decimal(1))
+            for line in lines
+        ),
+        Decimal(0),
+    )
+    return int(total.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def check_adjustment(points: int, balance: int) -> None:
+    if points == 0:
+        raise RuleBroken("zero-adjustment", "an adjustment changes the balance", "points")
+    if abs(points) > MAX_ADJUSTMENT:
+        raise RuleBroken(
+            "absurd-adjustment", f"adjustments are at most {MAX_ADJUSTMENT} points", "points"
+        )
+    if balance + points < 0:
+        raise RuleBroken(
+            "insufficient-points",
+            f"the balance is {balance}; it cannot go below zero",
+            "points",
+        )
+
+
+def metrics(purchases: Sequence[Mapping[str, Any]], top: int = 5) -> dict[str, Any]:
+    """Lifetime spend, orders, average order value, last purchase and top categories."""
+    spend = sum((Decimal(str(p["total"])) for p in purchases), Decimal(0))
+    by_category: dict[str, Decimal] = {}
+    orders_in: dict[str, int] = {}
+    for purchase in purchases:
+        seen = set()
+        for line in purchase["lines"]:
+            category = line["category"]
+            by_category[category] = by_category.get(category, Decimal(0)) + Decimal(
+                str(line["amount"])
+            )
+            if category not in seen:
+                orders_in[category] = orders_in.get(category, 0) + 1
+                seen.add(category)
+    ranked = sorted(by_category.items(), key=lambda item: (-item[1], item[0]))[:top]
+    count = len(purchases)
+    return {
+        "lifetime_spend": str(spend),
+        "orders": count,
+        "average_order_value": str((spend / count).quantize(Decimal("0.01"))) if count else None,
+        "last_purchase_at": max((p["purchased_at"] for p in purchases), default=None),
+        "top_categories": [
+            {"category": c, "amount": str(a), "orders": orders_in[c]} for c, a in ranked
+        ],
     }

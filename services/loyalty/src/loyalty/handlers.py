@@ -1,30 +1,59 @@
-"""The loyalty service's use cases."""
+"""The loyalty service's use cases: enrollment and leaving the program, purchases and the points
+they earn, adjustments and purchase transfers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerErased, CustomerRegistered
+from contracts.commerce import PurchaseMade
+from contracts.customer_events import (
+    CustomerChanged,
+    CustomerErased,
+    CustomerRegistered,
+)
 from contracts.loyalty_events import MemberEnrolled
 from contracts.topics import LOYALTY_EVENTS
 from servicekit import outbox
+from servicekit.auth import Identity
 from servicekit.consuming import Delivery, Rejection
 from servicekit.outbox import OutboxRelay
-from servicekit.problems import NotFound
+from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
 from loyalty.settings import LoyaltySettings
-from loyalty.store import LoyaltyStore
+from loyalty.store import LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
+
+
+def _problem(exc: domain.RuleBroken) -> Problem:
+    status = 409 if exc.code == "insufficient-points" else 422
+    extensions = {"field": exc.field} if exc.field else {}
+    return Problem(str(exc), status=status, code=exc.code, title="Not allowed", **extensions)
+
+
+def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
+    return {
+        "_id": purchase.order_id,
+        "customer_id": purchase.customer_id,
+        "lines": [line.model_dump(mode="json") for line in purchase.lines],
+        "total": str(purchase.total),
+        "currency": purchase.currency,
+        "purchased_at": purchase.purchased_at,
+        "store": purchase.store,
+        "origin": origin,
+        "recorded_at": datetime.now(UTC),
+    }
 
 
 @dataclass
 class LoyaltyService:
     store: LoyaltyStore
+    points: PointsStore
     relay: OutboxRelay
     settings: LoyaltySettings
 
@@ -47,8 +76,167 @@ class LoyaltyService:
             }
             gone = erased | await self.store.erased(list(candidates))
             await self._enroll([d for cid, d in candidates.items() if cid not in gone])
+        await self._follow_status(deliveries, erased)
         await self.store.erase(sorted(erased))
+        await self.points.forget(sorted(erased))
         return []
+
+    async def _follow_status(self, deliveries: Sequence[Delivery], erased: set[str]) -> None:
+        """A suspended or void customer leaves the program; reactivated, they are back."""
+        latest: dict[str, CustomerChanged] = {}
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, CustomerChanged) and not isinstance(event, CustomerRegistered):
+                latest[event.customer.id] = event
+        for cid, event in latest.items():
+            if cid in erased:
+                continue
+            status = "active" if domain.may_enroll(event.customer) else "left"
+            await self.store.set_status(cid, status, event.customer.version)
+
+    # --- purchases and points
+
+    async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        purchases = [d.event for d in deliveries if isinstance(d.event, PurchaseMade)]
+        await self.record([p for p in purchases if isinstance(p, PurchaseMade)], "commerce")
+        return []
+
+    async def record(self, purchases: Sequence[PurchaseMade], origin: str) -> list[dict]:
+        """Record orders (a repeated order id changes nothing) and the points they earn;
+        returns the stored purchases (the first recording of each order id)."""
+        gone = await self.store.erased(sorted({p.customer_id for p in purchases}))
+        wanted = [p for p in purchases if p.customer_id not in gone]
+        await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
+        stored = await self.points.purchases_by_id([p.order_id for p in wanted])
+        members = await self.store.members_by_id(
+            sorted({d["customer_id"] for d in stored.values()})
+        )
+        multipliers = {k.lower(): v for k, v in self.settings.category_multipliers.items()}
+        entries = []
+        for order_id, doc in stored.items():
+            member = members.get(doc["customer_id"])
+            if member is None or member["status"] != "active" or doc.get("transfers"):
+                continue  # no points outside the program; a transfer moved them already
+            earned = domain.points_for(doc["lines"], self.settings.points_per_unit, multipliers)
+            if earned > 0:
+                entries.append(
+                    {
+                        "_id": f"earn:{order_id}",
+                        "customer_id": doc["customer_id"],
+                        "kind": "earn",
+                        "points": earned,
+                        "order_id": order_id,
+                        "at": doc["purchased_at"],
+                    }
+                )
+        # Entries are derived from the stored purchases every time, so a crash between the two
+        # writes is repaired by the redelivery; their ids make the repeat a no-op.
+        await self.points.add_entries(entries)
+        return [stored[p.order_id] for p in wanted if p.order_id in stored]
+
+    async def summary(self, customer_id: str) -> dict[str, Any]:
+        member = await self.member(customer_id)
+        purchases = await self.points.purchases_of(customer_id)
+        return {
+            **member,
+            "points_balance": await self.points.balance(customer_id),
+            "metrics": domain.metrics(purchases),
+        }
+
+    async def adjust(
+        self, customer_id: str, points: int, reason: str, identity: Identity
+    ) -> dict[str, Any]:
+        member = await self.member(customer_id)
+        if member["status"] != "active":
+            raise Conflict(
+                f"customer {customer_id} has left the loyalty program", code="member-inactive"
+            )
+        try:
+            domain.check_adjustment(points, await self.points.balance(customer_id))
+        except domain.RuleBroken as exc:
+            raise _problem(exc) from exc
+        entry = {
+            "_id": f"adjust:{uuid.uuid4().hex}",
+            "customer_id": customer_id,
+            "kind": "adjust",
+            "points": points,
+            "reason": reason,
+            "actor": f"user:{identity.user}",
+            "at": datetime.now(UTC),
+        }
+        await self.points.add_entries([entry])
+        return entry
+
+    async def purchase(self, order_id: str) -> dict[str, Any]:
+        found = (await self.points.purchases_by_id([order_id])).get(order_id)
+        if found is None:
+            raise NotFound(f"no purchase {order_id}", code="purchase-not-found")
+        return found
+
+    async def transfer(
+        self, order_id: str, to_customer: str, reason: str, identity: Identity
+    ) -> dict[str, Any]:
+        """Move a purchase to another customer; the points it earned move with it."""
+        purchase = await self.purchase(order_id)
+        source = purchase["customer_id"]
+        if source == to_customer:
+            raise Invalid.from_errors(
+                [
+                    {
+                        "loc": ("to_customer_id",),
+                        "msg": "the purchase is theirs already",
+                        "type": "same_customer",
+                    }
+                ]
+            )
+        target = await self.member(to_customer)
+        if target["status"] != "active":
+            raise Conflict(f"customer {to_customer} is not in the program", code="member-inactive")
+        earned = sum(
+            e["points"]
+            for e in await self.points.entries_of(source, 10_000)
+            if e.get("order_id") == order_id and e["kind"] in ("earn", "transfer-in")
+        )
+        if earned and await self.points.balance(source) < earned:
+            raise _problem(
+                domain.RuleBroken(
+                    "insufficient-points",
+                    f"{source} has spent the points this purchase earned",
+                    "order_id",
+                )
+            )
+        n = len(purchase.get("transfers", [])) + 1
+        now = datetime.now(UTC)
+        common = {
+            "order_id": order_id,
+            "reason": reason,
+            "actor": f"user:{identity.user}",
+            "at": now,
+        }
+        await self.points.add_entries(
+            [
+                {
+                    "_id": f"transfer-out:{order_id}:{n}",
+                    "customer_id": source,
+                    "kind": "transfer-out",
+                    "points": -earned,
+                    **common,
+                },
+                {
+                    "_id": f"transfer-in:{order_id}:{n}",
+                    "customer_id": to_customer,
+                    "kind": "transfer-in",
+                    "points": earned,
+                    **common,
+                },
+            ]
+            if earned
+            else []
+        )
+        change = {"from": source, "to": to_customer, "points": earned, **common}
+        if not await self.points.move_purchase(order_id, source, change):
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+        return await self.purchase(order_id)
 
     async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
         now = datetime.now(UTC)

@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from pydantic import Field
 from servicekit.settings import ServiceSettings
 
 
@@ -6,3 +9,9 @@ class LoyaltySettings(ServiceSettings):
     http_port: int = 8104
     enroll_on_registration: bool = True
     base_tier: str = "base"
+    points_per_unit: Decimal = Field(
+        default=Decimal(1), description="Points earned per unit of currency spent"
+    )
+    category_multipliers: dict[str, Decimal] = Field(
+        default_factory=dict, description="Category -> multiplier of the points it earns"
+    )

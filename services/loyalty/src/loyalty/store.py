@@ -49,6 +49,25 @@ class LoyaltyStore:
         result = await self.members.bulk_write(ops, ordered=False)
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
 
+    async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def set_status(self, customer_id: str, status: str, customer_version: int) -> None:
+        """Follow the customer's status, ignoring events older than the last one applied."""
+        await self.members.update_one(
+            {
+                "_id": customer_id,
+                "$or": [
+                    {"customer_version": {"$lt": customer_version}},
+                    {"customer_version": None},
+                ],
+            },
+            {"$set": {"status": status, "customer_version": customer_version}},
+        )
+
     async def erase(self, customer_ids: Sequence[str]) -> None:
         """Tombstones first, then the members: a crash in between is finished by redelivery."""
         if not customer_ids:
@@ -64,3 +83,88 @@ class LoyaltyStore:
             return set()
         cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
         return {doc["_id"] async for doc in cursor}
+
+
+PURCHASES, LEDGER = "purchases", "ledger"
+
+
+class PointsStore:
+    """Purchases (one document per order id) and the points ledger (one document per entry,
+    with an id derived from what caused it, so a replay adds nothing)."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.purchases = db[PURCHASES]
+        self.ledger = db[LEDGER]
+
+    async def create_indexes(self) -> None:
+        await self.purchases.create_index(
+            [("customer_id", ASCENDING), ("purchased_at", ASCENDING)], name="customer_purchases"
+        )
+        await self.ledger.create_index(
+            [("customer_id", ASCENDING), ("at", ASCENDING)], name="customer_ledger"
+        )
+
+    async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Insert orders not seen yet; a repeated order id leaves the first one as it was."""
+        if not docs:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": doc["_id"]},
+                {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}},
+                upsert=True,
+            )
+            for doc in docs
+        ]
+        await self.purchases.bulk_write(ops, ordered=False)
+
+    async def purchases_by_id(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not order_ids:
+            return {}
+        cursor = self.purchases.find({"_id": {"$in": list(order_ids)}})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def purchases_of(self, customer_id: str, limit: int | None = None) -> list[dict]:
+        cursor = self.purchases.find({"customer_id": customer_id}).sort("purchased_at", -1)
+        return await (cursor.limit(limit) if limit else cursor).to_list(None)
+
+    async def move_purchase(self, order_id: str, from_customer: str, change: dict) -> bool:
+        result = await self.purchases.update_one(
+            {"_id": order_id, "customer_id": from_customer},
+            {"$set": {"customer_id": change["to"]}, "$push": {"transfers": change}},
+        )
+        return result.modified_count == 1
+
+    async def add_entries(self, entries: Sequence[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": e["_id"]},
+                {"$setOnInsert": {k: v for k, v in e.items() if k != "_id"}},
+                upsert=True,
+            )
+            for e in entries
+        ]
+        await self.ledger.bulk_write(ops, ordered=False)
+
+    async def balance(self, customer_id: str) -> int:
+        rows = await (
+            await self.ledger.aggregate(
+                [
+                    {"$match": {"customer_id": customer_id}},
+                    {"$group": {"_id": None, "points": {"$sum": "$points"}}},
+                ]
+            )
+        ).to_list(None)
+        return int(rows[0]["points"]) if rows else 0
+
+    async def entries_of(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.ledger.find({"customer_id": customer_id}).sort([("at", -1), ("_id", 1)])
+        return await cursor.limit(limit).to_list()
+
+    async def forget(self, customer_ids: Sequence[str]) -> None:
+        if customer_ids:
+            ids = list(customer_ids)
+            await self.purchases.delete_many({"customer_id": {"$in": ids}})
+            await self.ledger.delete_many({"customer_id": {"$in": ids}})

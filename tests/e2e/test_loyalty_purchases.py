@@ -1,0 +1,190 @@
+"""Seed 001's loyalty use cases over real processes, Kafka and the database: a purchase event from
+a commerce system (written with the CloudEvents SDK) earns points and shows in the metrics and the
+Customer 360 view; a duplicate earns nothing; adjustments are bounded and recorded with their
+actor; a transfer moves the purchase and its points; a suspended customer leaves the program."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from cloudevents.core.bindings.kafka import to_binary_event
+from cloudevents.core.v1.event import CloudEvent
+from devstack.probes import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.servers]
+
+
+def purchase_event(order_id: str, customer_id: str, lines: list[dict[str, Any]]) -> CloudEvent:
+    return CloudEvent(
+        attributes={
+            "type": "cdp.commerce.PurchaseMade",
+            "source": "pos/store-12",
+            "id": str(uuid.uuid4()),
+            "subject": customer_id,
+            "datacontenttype": "application/json",
+        },
+        data={
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "lines": lines,
+            "currency": "EUR",
+            "purchased_at": "2026-11-20T10:30:00Z",
+            "store": "Store 12",
+        },
+    )
+
+
+async def member(gateway: httpx.AsyncClient, customer_id: str) -> dict[str, Any]:
+    async def enrolled() -> dict | None:
+        response = await gateway.get(f"/api/members/{customer_id}")
+        return response.json() if response.status_code == 200 else None
+
+    return await eventually(enrolled, what=f"{customer_id} enrolled")
+
+
+async def new_member(gateway: httpx.AsyncClient) -> dict[str, Any]:
+    response = await gateway.post(
+        "/api/customers",
+        json={"first_name": "Lia", "last_name": "Buyer", "email": f"{uuid.uuid4().hex}@ex.org"},
+    )
+    assert response.status_code == 201, response.text
+    customer = response.json()
+    await member(gateway, customer["id"])
+    return customer
+
+
+async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
+    platform, gateway
+) -> None:
+    lia = await new_member(gateway)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=platform.deployment.servers.kafka_bootstrap_servers, acks="all"
+    )
+    await producer.start()
+    order = f"O-{uuid.uuid4().hex[:10]}"
+    lines = [
+        {"product": "Running shoes", "category": "Footwear", "quantity": 1, "amount": "89.90"},
+        {"product": "Socks", "category": "Apparel", "quantity": 3, "amount": "12.50"},
+    ]
+    try:
+        for _ in range(2):  # the same order twice: a duplicate earns nothing
+            message = to_binary_event(purchase_event(order, lia["id"], lines))
+            await producer.send_and_wait(
+                platform.topic("commerce.purchases"),
+                message.value,
+                key=lia["id"].encode(),
+                headers=list(message.headers.items()),
+            )
+        bad = to_binary_event(purchase_event("O-bad", lia["id"], []))
+        await producer.send_and_wait(
+            platform.topic("commerce.purchases"),
+            bad.value,
+            key=b"x",
+            headers=list(bad.headers.items()),
+        )
+    finally:
+        await producer.stop()
+
+    async def earned() -> dict | None:
+        summary = (await gateway.get(f"/api/members/{lia['id']}")).json()
+        return summary if summary["points_balance"] > 0 else None
+
+    summary = await eventually(earned, what="points from the purchase event")
+    assert summary["points_balance"] == 102  # 102.40 EUR at 1 point per unit, rounded down
+    metrics = summary["metrics"]
+    assert (metrics["lifetime_spend"], metrics["orders"]) == ("102.40", 1)
+    assert metrics["top_categories"][0]["category"] == "Footwear"
+    view = (await gateway.get(f"/api/customers/{lia['id']}/360")).json()
+    assert view["loyalty"]["data"]["points_balance"] == 102
+    assert view["purchases"]["data"]["items"][0]["order_id"] == order
+    assert {"segments", "lists", "timeline"} <= set(view)
+
+    # The same order through the API is answered with the first recording, and earns nothing
+    again = await gateway.post(
+        "/api/purchases",
+        json={
+            "order_id": order,
+            "customer_id": lia["id"],
+            "lines": lines,
+            "purchased_at": "2026-11-20T10:30:00Z",
+        },
+    )
+    assert again.status_code == 200, again.text
+    assert (await gateway.get(f"/api/members/{lia['id']}")).json()["points_balance"] == 102
+
+    # Adjustments: bounded, never below zero, recorded with the actor
+    path = f"/api/members/{lia['id']}/adjustments"
+    for points, status in ((0, 422), (10_000_000, 422), (-500, 409)):
+        response = await gateway.post(path, json={"points": points, "reason": "goodwill"})
+        assert response.status_code == status, response.text
+    rep = platform.auth(user="rep1", role="rep")
+    assert (
+        await gateway.post(path, json={"points": 5, "reason": "nice"}, headers=rep)
+    ).status_code == 403
+    manager = platform.auth(user="meg", role="manager")
+    adjusted = await gateway.post(
+        path, json={"points": 50, "reason": "late delivery"}, headers=manager
+    )
+    assert adjusted.status_code == 201, adjusted.text
+    assert adjusted.json()["points_balance"] == 152 and adjusted.json()["actor"] == "user:meg"
+    ledger = (await gateway.get(f"/api/members/{lia['id']}/ledger")).json()["items"]
+    assert [e["kind"] for e in ledger] == ["adjust", "earn"]
+
+    # Transfer the purchase: its points move with it
+    ion = await new_member(gateway)
+    moved = await gateway.post(
+        f"/api/purchases/{order}/transfer",
+        json={"to_customer_id": ion["id"], "reason": "bought for his account"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["customer_id"] == ion["id"]
+    assert (await gateway.get(f"/api/members/{lia['id']}")).json()["points_balance"] == 50
+    assert (await gateway.get(f"/api/members/{ion['id']}")).json()["points_balance"] == 102
+    back_to_self = await gateway.post(
+        f"/api/purchases/{order}/transfer",
+        json={"to_customer_id": ion["id"], "reason": "again"},
+    )
+    assert back_to_self.status_code == 422
+    missing = await gateway.post(
+        "/api/purchases/O-none/transfer", json={"to_customer_id": ion["id"], "reason": "x y z"}
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_suspended_customer_leaves_the_program_and_earns_nothing(gateway) -> None:
+    dan = await new_member(gateway)
+    suspended = await gateway.post(f"/api/customers/{dan['id']}/suspend")
+    assert suspended.status_code == 200, suspended.text
+
+    async def left() -> bool:
+        return (await gateway.get(f"/api/members/{dan['id']}")).json()["status"] == "left"
+
+    await eventually(left, what="the suspended customer leaving the program")
+    order = f"O-{uuid.uuid4().hex[:10]}"
+    recorded = await gateway.post(
+        "/api/purchases",
+        json={
+            "order_id": order,
+            "customer_id": dan["id"],
+            "purchased_at": "2026-11-21T09:00:00Z",
+            "lines": [{"product": "Tent", "category": "Outdoor", "amount": "250.00"}],
+        },
+    )
+    assert recorded.status_code == 201, recorded.text
+    summary = (await gateway.get(f"/api/members/{dan['id']}")).json()
+    assert summary["points_balance"] == 0 and summary["metrics"]["orders"] == 1
+    adjust = await gateway.post(
+        f"/api/members/{dan['id']}/adjustments", json={"points": 10, "reason": "goodwill"}
+    )
+    assert adjust.status_code == 409
+    reactivated = await gateway.post(f"/api/customers/{dan['id']}/reactivate")
+    assert reactivated.status_code == 200
+
+    async def back() -> bool:
+        return (await gateway.get(f"/api/members/{dan['id']}")).json()["status"] == "active"
+
+    await eventually(back, what="the reactivated customer back in the program")
