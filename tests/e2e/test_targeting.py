@@ -192,6 +192,10 @@ async def test_seed_000_missing_customer_is_explained_profiled_and_appears(
 
     await eventually(listed, what="the profiled customer in the plan's list")
     assert (await explained(gateway, plan_id, maria["id"]))["in_list"]
+    view = (await gateway.get(f"/api/customers/{maria['id']}/360")).json()
+    assert view["segments"]["data"]["segmentations"][seg]["segment"] == "a"
+    plans = view["lists"]["data"]["plans"]
+    assert [(p["plan_id"], p["segments"]) for p in plans] == [(plan_id, {seg: "a"})]
 
     # The membership event carries its lineage
     topic = platform.topic("lists.events")

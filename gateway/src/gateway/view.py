@@ -41,7 +41,7 @@ async def customer_360(
         "loyalty": ("loyalty", f"/members/{customer_id}"),
         "purchases": ("loyalty", f"/members/{customer_id}/purchases?limit=10"),
         "segments": ("segmentation", f"/profiles/{customer_id}"),
-        "lists": ("lists", f"/lists?customer_id={customer_id}"),
+        "lists": ("lists", f"/customers/{customer_id}/lists"),
         "timeline": ("customer", f"/customers/{customer_id}/timeline?limit=20"),
     }
     customer, *answers = await asyncio.gather(

@@ -30,7 +30,7 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
     app = create_app(
         runtime,
         title="Targeting lists",
-        routers=[api.teams, api.plans, static_api.router],
+        routers=[api.teams, api.plans, static_api.router, static_api.customers],
         on_start=[prepare],
         on_stop=[finish],
     )

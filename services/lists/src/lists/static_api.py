@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentIdentity
 from servicekit.problems import Problem
 
+from lists.api import Lists as Plans
 from lists.static_lists import StaticListService
 
 router = APIRouter(prefix="/lists", tags=["static lists and groups"])
@@ -237,3 +238,23 @@ async def import_customers(
 ) -> dict[str, Any]:
     """A CSV with a customer_id or mdm_code column; a report of added and rejected rows."""
     return await lists.import_csv(list_id, await request.body(), identity)
+
+
+customers = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@customers.get("/{customer_id}/lists")
+async def lists_of_customer(
+    customer_id: str, lists: Lists, plans: Plans, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Every list the customer is in: team plans' lists (with the segments that put them there)
+    and static lists and groups."""
+    memberships = await plans.store.memberships_of(customer_id)
+    static = await lists.store.find({"_id": {"$in": await lists.store.lists_of(customer_id)}})
+    return {
+        "plans": [
+            {k: m.get(k) for k in ("plan_id", "since", "segments", "bricks", "reasons")}
+            for m in memberships
+        ],
+        "lists": [{"id": d["_id"], "name": d["name"], "kind": d.get("kind")} for d in static],
+    }

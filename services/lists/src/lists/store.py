@@ -158,6 +158,11 @@ class ListsStore:
         cursor = self.memberships.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
         return {doc["_id"]: doc async for doc in cursor}
 
+    async def memberships_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """The plans' lists the customer is in now."""
+        query = {"customer_id": customer_id, "member": True}
+        return await self.memberships.find(query, {OUTBOX: 0}).sort("plan_id").to_list(None)
+
     async def write_memberships(self, writes: Sequence[tuple[dict[str, Any], list]]) -> None:
         if not writes:
             return
