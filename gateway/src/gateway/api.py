@@ -237,9 +237,17 @@ async def saved_searches(
     methods=["GET", "POST"],
     summary="Loyalty: GET /{customer} (status, tier, balance, purchase metrics), "
     "GET /{customer}/ledger, GET /{customer}/purchases, POST /{customer}/adjustments "
-    "(manager or admin: points and a reason)",
+    "(manager or admin: points and a reason), GET /{customer}/coupons (by tab), POST "
+    "/{customer}/coupons (quick issue), POST /{customer}/coupons/{id}/reserve, /redeem, /cancel",
     tags=["loyalty"],
 )
+@router.api_route(
+    "/coupons",
+    methods=["GET", "POST"],
+    summary="Coupon definitions (promotions): POST (manager or admin), GET",
+    tags=["loyalty"],
+)
+@router.api_route("/coupons/{rest:path}", methods=["GET"], tags=["loyalty"])
 @router.api_route(
     "/purchases",
     methods=["POST"],

@@ -40,6 +40,7 @@ async def customer_360(
     parts = {
         "loyalty": ("loyalty", f"/members/{customer_id}"),
         "purchases": ("loyalty", f"/members/{customer_id}/purchases?limit=10"),
+        "coupons": ("loyalty", f"/members/{customer_id}/coupons"),
         "segments": ("segmentation", f"/profiles/{customer_id}"),
         "lists": ("lists", f"/customers/{customer_id}/lists"),
         "timeline": ("customer", f"/customers/{customer_id}/timeline?limit=20"),

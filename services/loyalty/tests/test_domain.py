@@ -79,3 +79,61 @@ def test_metrics_of_purchases() -> None:
         {"category": "Apparel", "amount": "32.50", "orders": 2},
     ]
     assert domain.metrics([])["average_order_value"] is None
+
+
+def coupon(state: str = "issued", **fields: object) -> dict[str, object]:
+    return {
+        "_id": "WELCOME-1",
+        "state": state,
+        "usable_from": datetime(2026, 11, 1, tzinfo=UTC),
+        "expires_at": datetime(2026, 12, 1, tzinfo=UTC),
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "now", "tab"),
+    [
+        ("issued", NOW, domain.ACTIVE),
+        ("reserved", NOW, domain.ACTIVE),
+        ("redeemed", NOW, domain.APPLIED),
+        ("redeemed", datetime(2027, 1, 1, tzinfo=UTC), domain.APPLIED),
+        ("issued", datetime(2026, 12, 1, tzinfo=UTC), domain.LAPSED),
+        ("cancelled", NOW, domain.LAPSED),
+    ],
+)
+def test_coupon_tabs(state: str, now: datetime, tab: str) -> None:
+    assert domain.coupon_tab(coupon(state), now) == tab
+
+
+@pytest.mark.parametrize(
+    ("fields", "now", "code"),
+    [
+        ({"state": "cancelled"}, NOW, "coupon-cancelled"),
+        ({}, datetime(2026, 12, 2, tzinfo=UTC), "coupon-expired"),
+        ({"usable_from": datetime(2026, 11, 30, tzinfo=UTC)}, NOW, "coupon-not-yet-usable"),
+    ],
+)
+def test_coupons_that_cannot_be_redeemed(fields: dict, now: datetime, code: str) -> None:
+    with pytest.raises(domain.RuleBroken) as broken:
+        domain.check_redeemable(coupon(**fields), now)
+    assert broken.value.code == code
+
+
+def test_issuing_respects_status_window_and_per_customer_limit() -> None:
+    promo = {
+        "_id": "P",
+        "status": "active",
+        "valid_to": datetime(2026, 12, 1, tzinfo=UTC),
+        "per_customer_limit": 1,
+    }
+    domain.check_issuable(promo, 0, NOW)
+    for held, when, code in (
+        (1, NOW, "per-customer-limit"),
+        (0, datetime(2026, 12, 1, tzinfo=UTC), "coupon-expired"),
+    ):
+        with pytest.raises(domain.RuleBroken) as broken:
+            domain.check_issuable(promo, held, when)
+        assert broken.value.code == code
+    with pytest.raises(domain.RuleBroken, match="retired"):
+        domain.check_issuable({**promo, "status": "retired"}, 0, NOW)

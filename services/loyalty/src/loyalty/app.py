@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from servicekit.runtime import ServiceRuntime, create_app
 
-from loyalty import api, consumers
+from loyalty import api, consumers, coupons_api
+from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
 from loyalty.settings import LoyaltySettings
-from loyalty.store import MEMBERS, LoyaltyStore, PointsStore
+from loyalty.store import MEMBERS, CouponStore, LoyaltyStore, PointsStore
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -16,15 +17,27 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = LoyaltyStore(runtime.db)
     points = PointsStore(runtime.db)
-    loyalty = LoyaltyService(store, points, runtime.relay_for(MEMBERS), settings)
+    coupon_store = CouponStore(runtime.db)
+    loyalty = LoyaltyService(store, points, coupon_store, runtime.relay_for(MEMBERS), settings)
+    coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
 
     async def create_indexes(_: ServiceRuntime) -> None:
         await store.create_indexes()
         await points.create_indexes()
+        await coupons.store.create_indexes()
 
     app = create_app(
-        runtime, title="Loyalty", routers=[api.members, api.purchases], on_start=[create_indexes]
+        runtime,
+        title="Loyalty",
+        routers=[
+            api.members,
+            api.purchases,
+            coupons_api.definitions,
+            coupons_api.member_coupons,
+        ],
+        on_start=[create_indexes],
     )
     app.state.loyalty = loyalty
+    app.state.coupons = coupons
     return app

@@ -110,3 +110,45 @@ def metrics(purchases: Sequence[Mapping[str, Any]], top: int = 5) -> dict[str, A
             {"category": c, "amount": str(a), "orders": orders_in[c]} for c, a in ranked
         ],
     }
+
+
+# --- coupons ----------------------------------------------------------------------------------
+
+ACTIVE, APPLIED, LAPSED = "active", "applied", "lapsed"
+
+
+def coupon_tab(coupon: Mapping[str, Any], now: datetime) -> str:
+    """Active (issued or reserved, still valid), Applied (redeemed) or Lapsed (expired or
+    cancelled). Expiry needs no job: a coupon past its end is lapsed when read."""
+    if coupon["state"] == "redeemed":
+        return APPLIED
+    if coupon["state"] == "cancelled" or now >= coupon["expires_at"]:
+        return LAPSED
+    return ACTIVE
+
+
+def check_issuable(definition: Mapping[str, Any], issued_to_customer: int, now: datetime) -> None:
+    if definition["status"] != "active":
+        raise RuleBroken("coupon-retired", f"coupon {definition['_id']} is retired", "coupon")
+    if now >= definition["valid_to"]:
+        raise RuleBroken("coupon-expired", f"coupon {definition['_id']} has expired", "coupon")
+    limit = definition.get("per_customer_limit")
+    if limit is not None and issued_to_customer >= limit:
+        raise RuleBroken(
+            "per-customer-limit",
+            f"the customer holds {issued_to_customer} of coupon {definition['_id']} already "
+            f"(at most {limit})",
+            "coupon",
+        )
+
+
+def check_redeemable(coupon: Mapping[str, Any], now: datetime) -> None:
+    if coupon["state"] == "cancelled":
+        raise RuleBroken("coupon-cancelled", f"coupon {coupon['_id']} was cancelled")
+    if now >= coupon["expires_at"]:
+        raise RuleBroken("coupon-expired", f"coupon {coupon['_id']} has expired")
+    if now < coupon["usable_from"]:
+        raise RuleBroken(
+            "coupon-not-yet-usable",
+            f"coupon {coupon['_id']} can be used from {coupon['usable_from'].isoformat()}",
+        )

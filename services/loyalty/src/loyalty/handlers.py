@@ -25,7 +25,7 @@ from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
 from loyalty.settings import LoyaltySettings
-from loyalty.store import LoyaltyStore, PointsStore
+from loyalty.store import CouponStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
 
@@ -54,6 +54,7 @@ def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
 class LoyaltyService:
     store: LoyaltyStore
     points: PointsStore
+    coupons: CouponStore
     relay: OutboxRelay
     settings: LoyaltySettings
 
@@ -79,6 +80,7 @@ class LoyaltyService:
         await self._follow_status(deliveries, erased)
         await self.store.erase(sorted(erased))
         await self.points.forget(sorted(erased))
+        await self.coupons.forget(sorted(erased))
         return []
 
     async def _follow_status(self, deliveries: Sequence[Delivery], erased: set[str]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from servicekit.outbox import FIELD as OUTBOX
 
 MEMBERS = "members"
@@ -168,3 +169,74 @@ class PointsStore:
             ids = list(customer_ids)
             await self.purchases.delete_many({"customer_id": {"$in": ids}})
             await self.ledger.delete_many({"customer_id": {"$in": ids}})
+
+
+COUPON_DEFINITIONS, COUPONS = "coupon_definitions", "coupons"
+
+
+class CouponStore:
+    """Coupon definitions (the promotions) and the coupons issued from them."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.definitions = db[COUPON_DEFINITIONS]
+        self.coupons = db[COUPONS]
+
+    async def create_indexes(self) -> None:
+        await self.coupons.create_index(
+            [("customer_id", ASCENDING), ("issued_at", ASCENDING)], name="customer_coupons"
+        )
+
+    async def insert_definition(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self.definitions.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def definition(self, code: str) -> dict[str, Any] | None:
+        return await self.definitions.find_one({"_id": code})
+
+    async def all_definitions(self) -> list[dict[str, Any]]:
+        return await self.definitions.find().sort("_id").to_list(None)
+
+    async def insert(self, coupon: dict[str, Any]) -> None:
+        await self.coupons.insert_one(coupon)
+
+    async def coupon(self, customer_id: str, coupon_id: str) -> dict[str, Any] | None:
+        return await self.coupons.find_one({"_id": coupon_id, "customer_id": customer_id})
+
+    async def coupons_of(self, customer_id: str) -> list[dict[str, Any]]:
+        cursor = self.coupons.find({"customer_id": customer_id}).sort("issued_at", -1)
+        return await cursor.to_list(None)
+
+    async def count(self, query: Mapping[str, Any]) -> int:
+        return await self.coupons.count_documents(dict(query))
+
+    async def transition(
+        self, coupon_id: str, from_states: Sequence[str], fields: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Move a coupon on from one of ``from_states``; None if it was not in one."""
+        return await self.coupons.find_one_and_update(
+            {"_id": coupon_id, "state": {"$in": list(from_states)}},
+            {"$set": dict(fields)},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def take_redemption(self, code: str, limited: bool) -> bool:
+        """Count one redemption, against the global limit if there is one (its ``remaining``
+        count never goes below zero, however many redeem at once)."""
+        query: dict[str, Any] = {"_id": code}
+        change: dict[str, Any] = {"redeemed": 1}
+        if limited:
+            query["remaining"] = {"$gt": 0}
+            change["remaining"] = -1
+        result = await self.definitions.update_one(query, {"$inc": change})
+        return result.modified_count == 1
+
+    async def give_back_redemption(self, code: str, limited: bool) -> None:
+        change = {"redeemed": -1, **({"remaining": 1} if limited else {})}
+        await self.definitions.update_one({"_id": code}, {"$inc": change})
+
+    async def forget(self, customer_ids: Sequence[str]) -> None:
+        if customer_ids:
+            await self.coupons.delete_many({"customer_id": {"$in": list(customer_ids)}})
