@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from contracts.customers import (
@@ -176,9 +177,14 @@ async def customer_history(
 @router.get("/customers/{customer_id}/360")
 async def get_customer_360(
     customer_id: str, request: Request, services: Services, identity: CurrentIdentity
-) -> dict[str, Any]:
+) -> Response:
+    """The Customer 360 view: the record, loyalty (member, purchases, coupons), segments,
+    lists and timeline; a part whose service is down is marked unavailable."""
     timeout = request.app.state.settings.view_part_timeout_seconds
-    return await customer_360(services, customer_id, identity, timeout)
+    view = await customer_360(services, customer_id, identity, timeout)
+    # The parts are JSON already (as the services sent them): dump them as they are, without
+    # FastAPI's per-value encoder walking the whole view again.
+    return Response(json.dumps(view, separators=(",", ":")), media_type="application/json")
 
 
 # Registered last: the routes above win; everything else under a customer is passed through.

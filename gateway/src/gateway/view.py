@@ -34,27 +34,42 @@ async def _part(
 async def customer_360(
     upstreams: Upstreams, customer_id: str, identity: Identity, part_timeout: float
 ) -> dict[str, Any]:
+    """One call per service, all at once: the customer service's record and timeline, the
+    loyalty service's member, purchases and coupons, the segments, and the lists."""
     customer_call = upstreams.call(
-        "customer", "GET", f"/customers/{customer_id}", identity, timeout=part_timeout
+        "customer", "GET", f"/customers/{customer_id}/view", identity, timeout=part_timeout
     )
     parts = {
-        "loyalty": ("loyalty", f"/members/{customer_id}"),
-        "purchases": ("loyalty", f"/members/{customer_id}/purchases?limit=10"),
-        "coupons": ("loyalty", f"/members/{customer_id}/coupons"),
+        "loyalty": ("loyalty", f"/members/{customer_id}/view"),
         "segments": ("segmentation", f"/profiles/{customer_id}"),
         "lists": ("lists", f"/customers/{customer_id}/lists"),
-        "timeline": ("customer", f"/customers/{customer_id}/timeline?limit=20"),
     }
-    customer, *answers = await asyncio.gather(
+    answer, loyalty, segments, lists = await asyncio.gather(
         customer_call,
         *(_part(upstreams, svc, path, identity, part_timeout) for svc, path in parts.values()),
     )
-    if customer.status_code != 200:
-        body = customer.json() if customer.content else {}
+    if answer.status_code != 200:
+        body = answer.json() if answer.content else {}
         raise Problem(
             body.get("detail", "the customer could not be read"),
-            status=customer.status_code,
+            status=answer.status_code,
             code=body.get("type", "").rsplit("/", 1)[-1] or "customer-unavailable",
             title=body.get("title", "Customer unavailable"),
         )
-    return {"customer": customer.json(), **dict(zip(parts, answers, strict=True))}
+    record = answer.json()
+    return {
+        "customer": record["customer"],
+        "timeline": {"status": AVAILABLE, "data": record["timeline"]},
+        **_split(
+            loyalty, ("member", "loyalty"), ("purchases", "purchases"), ("coupons", "coupons")
+        ),
+        "segments": segments,
+        "lists": lists,
+    }
+
+
+def _split(part: dict[str, Any], *names: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """One service's answer as several parts of the view (each unavailable if it is)."""
+    if part["status"] != AVAILABLE:
+        return {view_name: part for _, view_name in names}
+    return {view_name: {"status": AVAILABLE, "data": part["data"][key]} for key, view_name in names}

@@ -146,6 +146,20 @@ async def customers_with_fulfilments(
     return {"activity": activity, "customer_ids": ids}
 
 
+@router.get("/customers/{customer_id}/view")
+async def view_part(
+    customer_id: str,
+    customers: Customers,
+    interactions: Interactions,
+    identity: CurrentIdentity,
+    limit: Limit = 20,
+) -> dict[str, Any]:
+    """The record and its latest interactions in one answer (the Customer 360's part)."""
+    customer = await customers.get(customer_id)
+    items = await interactions.list(customer_id, None, limit, None)
+    return {"customer": customer.model_dump(mode="json"), "timeline": {"items": items}}
+
+
 @router.get("/customers/{customer_id}/timeline")
 async def timeline(
     customer_id: str,

@@ -37,6 +37,21 @@ async def get_member(customer_id: str, loyalty: Loyalty, identity: CurrentIdenti
     return shown(await loyalty.summary(customer_id), "customer_id")
 
 
+@members.get("/{customer_id}/view")
+async def view_part(
+    customer_id: str, request: Request, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Member summary, latest purchases and coupons by tab in one answer (the Customer 360's
+    part)."""
+    summary = await loyalty.summary(customer_id)
+    purchases = await loyalty.points.purchases_of(customer_id, 10)
+    return {
+        "member": shown(summary, "customer_id"),
+        "purchases": {"items": [shown(p, "order_id") for p in purchases]},
+        "coupons": await request.app.state.coupons.tabs(customer_id),
+    }
+
+
 @members.get("/{customer_id}/ledger")
 async def ledger(
     customer_id: str, loyalty: Loyalty, identity: CurrentIdentity, limit: Limit = 100
