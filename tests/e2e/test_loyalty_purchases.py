@@ -188,3 +188,54 @@ async def test_a_suspended_customer_leaves_the_program_and_earns_nothing(gateway
         return (await gateway.get(f"/api/members/{dan['id']}")).json()["status"] == "active"
 
     await eventually(back, what="the reactivated customer back in the program")
+
+
+async def test_rfm_stars_reach_the_view_and_dynamic_segments(platform, gateway) -> None:
+    """RFM is scored over every member with purchases; the stars show in the member and reach a
+    segment whose rule reads them, with no call but the run."""
+    code = f"rfm-{uuid.uuid4().hex[:6]}"
+    top_spenders = {
+        "code": code,
+        "name": "Best customers",
+        "segments": [
+            {
+                "code": "champions",
+                "name": "Champions",
+                "rule": {"field": "loyalty.rfm_monetary", "op": "gte", "value": 5},
+            }
+        ],
+    }
+    assert (await gateway.post("/api/segmentations", json=top_spenders)).status_code == 201
+    spenders = [await new_member(gateway) for _ in range(5)]
+    for rank, spender in enumerate(spenders, start=1):
+        response = await gateway.post(
+            "/api/purchases",
+            json={
+                "order_id": f"R-{uuid.uuid4().hex[:10]}",
+                "customer_id": spender["id"],
+                "purchased_at": "2026-11-22T12:00:00Z",
+                "lines": [{"product": "Gift", "category": "Gifts", "amount": f"{rank * 1000}"}],
+            },
+        )
+        assert response.status_code == 201, response.text
+    run = await gateway.post("/api/rfm/runs")
+    assert run.status_code == 201, run.text
+    assert run.json()["customers"] >= 5 and len(run.json()["thresholds"]["monetary"]) == 4
+    best = spenders[-1]["id"]
+    stars = (await gateway.get(f"/api/members/{best}")).json()["rfm"]
+    assert stars["monetary"] == 5 and stars["version"] == run.json()["version"]
+
+    async def segmented() -> bool:
+        profile = await gateway.get(f"/api/profiles/{best}")
+        return (
+            profile.status_code == 200
+            and profile.json()["segmentations"].get(code, {}).get("segment") == "champions"
+        )
+
+    await eventually(segmented, what="the RFM stars reaching the segment")
+    least = (await gateway.get(f"/api/profiles/{spenders[0]['id']}")).json()
+    assert least["segmentations"].get(code, {}).get("segment") is None
+    view = (await gateway.get(f"/api/customers/{best}/360")).json()
+    assert view["loyalty"]["data"]["rfm"]["monetary"] == 5
+    latest = (await gateway.get("/api/rfm/runs/latest")).json()
+    assert latest["version"] >= run.json()["version"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from contracts.events import Event
 
 
@@ -14,3 +16,19 @@ class MemberEnrolled(Event):
     referral_code: str
     tier: str
     enrolled_at: datetime
+
+
+class CustomerMetricsChanged(Event):
+    """A customer's RFM stars (or purchase metrics) changed: the state after the change, for
+    segment rules to use (``loyalty.rfm_recency`` and the like)."""
+
+    TYPE = "cdp.loyalty.CustomerMetricsChanged"
+
+    customer_id: str
+    rfm_recency: int | None = Field(default=None, ge=1, le=5)
+    rfm_frequency: int | None = Field(default=None, ge=1, le=5)
+    rfm_monetary: int | None = Field(default=None, ge=1, le=5)
+    rfm_version: int = Field(ge=1, description="The RFM run (thresholds, lookback) scored by")
+    lifetime_spend: float = 0.0
+    orders: int = 0
+    last_purchase_at: datetime | None = None

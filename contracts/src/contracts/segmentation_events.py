@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.events import Event
 
 SegmentationLevel = Literal["customer", "account"]
-AssignmentCause = Literal["profile-edit", "customer-change", "rule-change", "merge"]
+AssignmentCause = Literal[
+    "profile-edit", "customer-change", "rule-change", "merge", "metrics-change"
+]
 
 
 class SegmentationDefined(Event):

@@ -20,7 +20,7 @@ from contracts.customer_events import (
 )
 from contracts.events import Event
 from contracts.lists_events import ListMembershipChanged
-from contracts.loyalty_events import MemberEnrolled
+from contracts.loyalty_events import CustomerMetricsChanged, MemberEnrolled
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 
@@ -73,8 +73,9 @@ CUSTOMER_EVENTS = Topic(
 LOYALTY_EVENTS = Topic(
     name="loyalty.events",
     key="customer id",
-    events=(MemberEnrolled,),
-    description="Enrollment, points and coupon facts from the loyalty service",
+    events=(MemberEnrolled, CustomerMetricsChanged),
+    partitions=12,
+    description="Enrollment and metrics (RFM) from the loyalty service",
 )
 COMMERCE_PURCHASES = Topic(
     name="commerce.purchases",

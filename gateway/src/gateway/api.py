@@ -248,6 +248,13 @@ async def saved_searches(
     tags=["loyalty"],
 )
 @router.api_route(
+    "/rfm/runs",
+    methods=["POST"],
+    summary="Score RFM for every member now (manager or admin)",
+    tags=["loyalty"],
+)
+@router.api_route("/rfm/runs/latest", methods=["GET"], tags=["loyalty"])
+@router.api_route(
     "/coupons",
     methods=["GET", "POST"],
     summary="Coupon definitions (promotions): POST (manager or admin), GET",

@@ -137,3 +137,20 @@ def test_issuing_respects_status_window_and_per_customer_limit() -> None:
         assert broken.value.code == code
     with pytest.raises(domain.RuleBroken, match="retired"):
         domain.check_issuable({**promo, "status": "retired"}, 0, NOW)
+
+
+def test_rfm_bins_each_dimension_into_quintiles_independently() -> None:
+    facts = {f"c{i}": (float(i * 10), i, float(100 * i)) for i in range(1, 11)}
+    scores, thresholds = domain.rfm_scores(facts)
+    assert scores["c10"] == {"recency": 1, "frequency": 5, "monetary": 5}
+    assert scores["c1"] == {"recency": 5, "frequency": 1, "monetary": 1}
+    assert [s["monetary"] for s in scores.values()] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert [s["recency"] for s in scores.values()] == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert thresholds["monetary"] == [300.0, 500.0, 700.0, 900.0]
+
+
+def test_rfm_of_a_single_customer_and_of_ties() -> None:
+    scores, _ = domain.rfm_scores({"only": (3.0, 1, 10.0)})
+    assert all(1 <= v <= 5 for v in scores["only"].values())
+    tied, _ = domain.rfm_scores({f"c{i}": (5.0, 2, 50.0) for i in range(7)})
+    assert len({tuple(s.values()) for s in tied.values()}) == 1

@@ -201,10 +201,20 @@ def test_inconsistent_definitions_are_refused(segments: list, message: str) -> N
         cardio(segments=segments)
 
 
-def test_customer_fields_a_segmentation_reads() -> None:
+def test_fields_a_segmentation_reads() -> None:
     definition = cardio(
         segments=[{"code": "a", "name": "A", "rule": {"field": "customer.sms", "op": "exists"}}]
     )
-    assert definition.reads_customer_fields(["sms", "email"])
-    assert not definition.reads_customer_fields(["email"])
-    assert definition.reads_customer_fields(["kind"])
+    assert definition.reads_any(["customer.sms", "customer.email"])
+    assert not definition.reads_any(["customer.email", "loyalty"])
+    assert definition.reads_any(["customer.kind"])
+    by_rfm = cardio(
+        segments=[
+            {
+                "code": "a",
+                "name": "A",
+                "rule": {"field": "loyalty.rfm_recency", "op": "gte", "value": 4},
+            }
+        ]
+    )
+    assert by_rfm.reads_any(["loyalty"]) and not by_rfm.reads_any(["customer.sms"])

@@ -121,3 +121,19 @@ async def transfer(
     return shown(
         await loyalty.transfer(order_id, body.to_customer_id, body.reason, identity), "order_id"
     )
+
+
+rfm = APIRouter(prefix="/rfm", tags=["rfm"])
+
+
+@rfm.post("/runs", status_code=201)
+async def run_rfm(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+    """Score every member now (manager or admin); it also runs on a schedule."""
+    require_role(identity, "manager", "admin")
+    return shown(await request.app.state.rfm.run(), "version")
+
+
+@rfm.get("/runs/latest")
+async def latest_rfm(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+    """The latest run: its version, thresholds and lookback."""
+    return shown(await request.app.state.rfm.latest(), "version")

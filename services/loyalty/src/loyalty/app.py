@@ -8,8 +8,9 @@ from servicekit.runtime import ServiceRuntime, create_app
 from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
+from loyalty.rfm import RfmService
 from loyalty.settings import LoyaltySettings
-from loyalty.store import MEMBERS, CouponStore, LoyaltyStore, PointsStore
+from loyalty.store import MEMBERS, CouponStore, LoyaltyStore, PointsStore, RfmStore
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -18,7 +19,9 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     store = LoyaltyStore(runtime.db)
     points = PointsStore(runtime.db)
     coupon_store = CouponStore(runtime.db)
-    loyalty = LoyaltyService(store, points, coupon_store, runtime.relay_for(MEMBERS), settings)
+    members_relay = runtime.relay_for(MEMBERS)
+    loyalty = LoyaltyService(store, points, coupon_store, members_relay, settings)
+    rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
 
@@ -26,6 +29,10 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
         await store.create_indexes()
         await points.create_indexes()
         await coupons.store.create_indexes()
+        rfm.start()
+
+    async def finish(_: ServiceRuntime) -> None:
+        await rfm.stop()
 
     app = create_app(
         runtime,
@@ -35,9 +42,12 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
             api.purchases,
             coupons_api.definitions,
             coupons_api.member_coupons,
+            api.rfm,
         ],
         on_start=[create_indexes],
+        on_stop=[finish],
     )
     app.state.loyalty = loyalty
     app.state.coupons = coupons
+    app.state.rfm = rfm
     return app

@@ -152,3 +152,45 @@ def check_redeemable(coupon: Mapping[str, Any], now: datetime) -> None:
             "coupon-not-yet-usable",
             f"coupon {coupon['_id']} can be used from {coupon['usable_from'].isoformat()}",
         )
+
+
+# --- RFM --------------------------------------------------------------------------------------
+
+
+def quintile_thresholds(values: Sequence[float]) -> list[float]:
+    """The four cut points (20th, 40th, 60th, 80th percentile) of the values."""
+    ordered = sorted(values)
+    if not ordered:
+        return []
+    return [ordered[min(len(ordered) - 1, (len(ordered) * q) // 5)] for q in range(1, 5)]
+
+
+def stars(value: float, thresholds: Sequence[float]) -> int:
+    """1 to 5 stars: the quintile the value falls in (higher values, more stars)."""
+    return 1 + sum(1 for cut in thresholds if value >= cut)
+
+
+def rfm_scores(
+    facts: Mapping[str, tuple[float, int, float]],
+) -> tuple[dict[str, dict[str, int]], dict[str, list[float]]]:
+    """Customer -> (days since last purchase, orders, spend) in the lookback window, to
+    independent quintile stars per dimension (5 = most recent, most frequent, highest spend),
+    with the thresholds used."""
+    # Fewer days since the last purchase is better: bin the negated days.
+    recency = quintile_thresholds([-r for r, _, _ in facts.values()])
+    frequency = quintile_thresholds([f for _, f, _ in facts.values()])
+    monetary = quintile_thresholds([m for _, _, m in facts.values()])
+    scores = {
+        cid: {
+            "recency": stars(-r, recency),
+            "frequency": stars(f, frequency),
+            "monetary": stars(m, monetary),
+        }
+        for cid, (r, f, m) in facts.items()
+    }
+    thresholds = {
+        "recency_days": [-cut for cut in recency],
+        "frequency": frequency,
+        "monetary": monetary,
+    }
+    return scores, thresholds

@@ -15,3 +15,7 @@ class LoyaltySettings(ServiceSettings):
     category_multipliers: dict[str, Decimal] = Field(
         default_factory=dict, description="Category -> multiplier of the points it earns"
     )
+    rfm_lookback_days: int = Field(default=365, ge=1, description="RFM's purchase window")
+    rfm_every_seconds: float = Field(
+        default=86_400, description="How often RFM is recomputed (0: only on request)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
@@ -240,3 +241,51 @@ class CouponStore:
     async def forget(self, customer_ids: Sequence[str]) -> None:
         if customer_ids:
             await self.coupons.delete_many({"customer_id": {"$in": list(customer_ids)}})
+
+
+RFM_RUNS = "rfm_runs"
+
+
+class RfmStore:
+    """RFM runs (thresholds and lookback, versioned) and the scores written on members."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.runs = db[RFM_RUNS]
+        self.members = db[MEMBERS]
+        self.purchases = db[PURCHASES]
+
+    async def purchase_facts(self, since: datetime) -> list[dict[str, Any]]:
+        cursor = self.purchases.find(
+            {"purchased_at": {"$gte": since}},
+            {"customer_id": 1, "purchased_at": 1, "total": 1},
+        )
+        return await cursor.to_list(None)
+
+    async def scored_members(self) -> dict[str, dict[str, Any]]:
+        cursor = self.members.find({}, {"rfm": 1, "status": 1})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def next_version(self) -> int:
+        latest = await self.runs.find_one({}, sort=[("_id", -1)])
+        return (latest["_id"] if latest else 0) + 1
+
+    async def save_run(self, run: dict[str, Any]) -> bool:
+        try:
+            await self.runs.insert_one(run)
+        except DuplicateKeyError:
+            return False  # another replica ran the same version at the same time
+        return True
+
+    async def latest(self) -> dict[str, Any] | None:
+        return await self.runs.find_one({}, sort=[("_id", -1)])
+
+    async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any], list]]) -> None:
+        if not writes:
+            return
+        await self.members.bulk_write(
+            [
+                UpdateOne({"_id": cid}, {"$set": {"rfm": rfm}, "$push": {OUTBOX: {"$each": e}}})
+                for cid, rfm, e in writes
+            ],
+            ordered=False,
+        )

@@ -1,8 +1,9 @@
-"""What the segmentation service consumes: customer events (its replica of the record)."""
+"""What the segmentation service consumes: customer events (its replica of the record) and
+loyalty events (the RFM stars that rules may read)."""
 
 from __future__ import annotations
 
-from contracts.topics import CUSTOMER_EVENTS
+from contracts.topics import CUSTOMER_EVENTS, LOYALTY_EVENTS
 from servicekit.consuming import subscribe_batch
 from servicekit.runtime import ServiceRuntime
 
@@ -18,4 +19,12 @@ def subscribe(runtime: ServiceRuntime, segmentation: SegmentationService) -> Non
         CUSTOMER_EVENTS,
         group="segmentation-customers",
         handler=segmentation.on_customer_events,
+    )
+    subscribe_batch(
+        runtime.broker,
+        runtime.publisher,
+        runtime.settings,
+        LOYALTY_EVENTS,
+        group="segmentation-loyalty",
+        handler=segmentation.on_loyalty_events,
     )

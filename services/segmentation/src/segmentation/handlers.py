@@ -19,6 +19,7 @@ from contracts.customer_events import (
     CustomerUpdated,
 )
 from contracts.events import Event
+from contracts.loyalty_events import CustomerMetricsChanged
 from contracts.segmentation_events import (
     Assignment,
     AssignmentCause,
@@ -93,7 +94,7 @@ def _changed_fields(deliveries: Sequence[Delivery]) -> dict[str, set[str]]:
             continue
         cid = event.customer.id
         if isinstance(event, CustomerUpdated | CustomerDeactivated) and event.changes:
-            fields.setdefault(cid, set()).update(c.field for c in event.changes)
+            fields.setdefault(cid, set()).update(f"customer.{c.field}" for c in event.changes)
         else:
             everything.add(cid)
     return {cid: names for cid, names in fields.items() if cid not in everything}
@@ -209,18 +210,16 @@ class SegmentationService:
         definitions: Sequence[Defined],
         changed_fields: set[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """The customer's segment in every segmentation. With ``changed_fields`` (the customer
-        fields an event changed), segmentations whose rules read none of them keep their
-        segment without being evaluated."""
+        """The customer's segment in every segmentation. With ``changed_fields`` (what an event
+        changed: ``customer.<field>`` or ``loyalty``), segmentations whose rules read none of
+        them keep their segment without being evaluated."""
         customer = doc.get("customer") or {}
         profiles = doc.get("profiles", {})
         previous = doc.get("segments", {})
         segments: dict[str, dict[str, Any]] = {}
         for defined in definitions:
             code = defined.code
-            if changed_fields is not None and not defined.definition.reads_customer_fields(
-                changed_fields
-            ):
+            if changed_fields is not None and not defined.definition.reads_any(changed_fields):
                 if code in previous:
                     segments[code] = previous[code]
                 continue
@@ -469,6 +468,42 @@ class SegmentationService:
                 changed_fields=_changed_fields(deliveries),
             )
         await self.store.erase(sorted(erased))
+        return []
+
+    # --- loyalty metrics
+
+    async def on_loyalty_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        """Keep each customer's loyalty metrics (RFM stars) for the rules that read them."""
+        latest: dict[str, Delivery] = {}
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, CustomerMetricsChanged):
+                seen = latest.get(event.customer_id)
+                if seen is None or seen.event.rfm_version <= event.rfm_version:
+                    latest[event.customer_id] = delivery
+        gone = await self.store.erased(list(latest))
+
+        def mutation(event: CustomerMetricsChanged) -> Mutation:
+            metrics = event.model_dump(mode="json", exclude={"customer_id"})
+
+            def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
+                if old and old.get("loyalty", {}).get("rfm_version", 0) > event.rfm_version:
+                    return None  # a replay of an older run
+                return {"loyalty": metrics}
+
+            return mutate
+
+        wanted = {cid: d for cid, d in latest.items() if cid not in gone}
+        if wanted:
+            await self._apply(
+                {cid: mutation(d.event) for cid, d in wanted.items()},  # type: ignore[arg-type]
+                "metrics-change",
+                {
+                    cid: (f"loyalty:rfm:{d.event.rfm_version}", d.envelope.id)
+                    for cid, d in wanted.items()
+                },
+                changed_fields={cid: {"loyalty"} for cid in wanted},
+            )
         return []
 
     # --- bulk recompute after a rule change

@@ -109,10 +109,11 @@ class SegmentationDefinition(BaseModel):
             fields |= rules.reads(segment.rule)
         return fields
 
-    def reads_customer_fields(self, changed: Iterable[str]) -> bool:
-        """Whether a change of these customer fields can change a segment here."""
-        read = {f.split(".")[1] for f in self.reads() if f.startswith("customer.")}
-        return bool(read & set(changed))
+    def reads_any(self, changed: Iterable[str]) -> bool:
+        """Whether a change of these fields (``customer.email``, or a whole source such as
+        ``loyalty``) can change a segment here."""
+        read = self.reads()
+        return any(f == c or f.startswith(c + ".") for c in changed for f in read)
 
     def check_profile(self, profile: Mapping[str, str]) -> None:
         """Raise ValueError naming the first dimension or value the segmentation does not
