@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from benchkit import pct, rss_mb
 from devstack.process import ServerProcess
 from devstack.servers import provide
 from devstack.services import BACKENDS, Deployment, service_process, wait_ready
@@ -30,11 +31,6 @@ from devstack.topics import create_topics
 from servicekit.auth import mint_token
 
 SECRET = "bench-secret-" + uuid.uuid4().hex
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def enrolled(client: httpx.AsyncClient, customer_id: str) -> None:
@@ -126,13 +122,6 @@ async def open_loop(
         tasks.append(asyncio.create_task(one(i, due)))
     await asyncio.gather(*tasks)
     return latencies, errors
-
-
-def rss_mb(process: ServerProcess) -> float:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def main() -> None:

@@ -27,17 +27,14 @@ import asyncio
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from contracts.customer_events import CustomerRegistered
-from contracts.customers import Address, Customer
+from benchkit import BRICKS, customer_id, pct, publish, registered, rss_mb, wait_count
 from devstack.probes import partitions_of
-from devstack.process import ServerProcess
 from devstack.servers import provide
 from devstack.services import Deployment, service_process, wait_ready
 from devstack.topics import create_topics
@@ -45,60 +42,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from servicekit.auth import mint_token
 
 BULK = 1_000
-BRICKS = 400
 SECRET = "bench-secret-" + uuid.uuid4().hex
-
-
-def customer_id(i: int) -> str:
-    return f"c{i:07d}"
-
-
-def registered(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    now = datetime.now(UTC)
-    customer = Customer(
-        id=customer_id(i),
-        version=1,
-        kind="person",
-        first_name=f"First{i}",
-        last_name=f"Last{i % 5000}",
-        mdm_code=f"HCP-{i:07d}",
-        addresses=[Address(line1=f"{i} Main St", brick=f"BR-{i % BRICKS:03d}", primary=True)],
-        created_at=now,
-        updated_at=now,
-    )
-    envelope = CustomerRegistered(customer=customer, origin="mdm").envelope(
-        source="bench/customer", subject=customer.id
-    )
-    return customer.id.encode(), envelope.body(), list(envelope.headers())
-
-
-async def publish_customers(bootstrap: str, topic: str, count: int) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    try:
-        for start in range(0, count, 5_000):
-            futures = []
-            for i in range(start, min(count, start + 5_000)):
-                key, value, headers = registered(i)
-                futures.append(await producer.send(topic, value, key=key, headers=headers))
-            await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def wait_count(db: Any, collection: str, count: int, what: str) -> float:
-    # estimated_document_count asks for the collection's size; count_documents would scan it on
-    # the stand-in, and a poll that scans slows down what it waits for.
-    began = time.perf_counter()
-    last = 0.0
-    while (n := await db[collection].estimated_document_count()) < count:
-        if time.perf_counter() - last > 15:
-            last = time.perf_counter()
-            print(f"  ... {what}: {n} of {count}", flush=True)
-        await asyncio.sleep(1.0)
-    return time.perf_counter() - began
 
 
 class Tail:
@@ -146,11 +90,6 @@ async def until(check: Any, interval: float) -> None:
         if await check():
             return
         await asyncio.sleep(interval)
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 async def kafka_round_trip(bootstrap: str, topic: str, samples: int) -> list[float]:
@@ -257,13 +196,6 @@ async def raw_bulk_update(db: Any, count: int) -> float:
     return time.perf_counter() - began
 
 
-def rss_mb(process: ServerProcess) -> float:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def lag(bootstrap: str, group: str, topic: str) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -316,7 +248,7 @@ async def main() -> None:
             n = args.customers
             print(f"{n} customers, {args.partitions} partitions, servers: {servers.origin}")
             began = time.perf_counter()
-            await publish_customers(bootstrap, deployment.topic_prefix + "customer.events", n)
+            await publish(bootstrap, deployment.topic_prefix + "customer.events", n, registered)
             await wait_count(seg_db, "customers", n, "segmentation replica")
             await wait_count(lists_db, "customers", n, "lists replica")
             print(
