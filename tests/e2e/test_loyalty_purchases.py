@@ -154,6 +154,17 @@ async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
     )
     assert missing.status_code == 404
 
+    # A return takes the points back from the purchase's owner, once
+    for _ in range(2):
+        returned = await gateway.post(f"/api/purchases/{order}/return", json={"reason": "size"})
+        assert returned.status_code == 200, returned.text
+    ion_now = (await gateway.get(f"/api/members/{ion['id']}")).json()
+    assert ion_now["points_balance"] == 0 and ion_now["metrics"]["orders"] == 0
+    refused = await gateway.post(
+        f"/api/purchases/{order}/transfer", json={"to_customer_id": lia["id"], "reason": "back"}
+    )
+    assert refused.status_code == 409 and refused.json()["type"].endswith("purchase-returned")
+
 
 async def test_a_suspended_customer_leaves_the_program_and_earns_nothing(gateway) -> None:
     dan = await new_member(gateway)
@@ -239,3 +250,76 @@ async def test_rfm_stars_reach_the_view_and_dynamic_segments(platform, gateway) 
     assert view["loyalty"]["data"]["rfm"]["monetary"] == 5
     latest = (await gateway.get("/api/rfm/runs/latest")).json()
     assert latest["version"] >= run.json()["version"]
+
+
+async def test_nps_and_communications_from_marketing_systems_show_in_the_view(
+    platform, gateway
+) -> None:
+    eve = await new_member(gateway)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=platform.deployment.servers.kafka_bootstrap_servers, acks="all"
+    )
+    facts = [
+        (
+            "feedback.responses",
+            "cdp.feedback.FeedbackGiven",
+            {
+                "response_id": "R-1",
+                "customer_id": eve["id"],
+                "nps": 6,
+                "given_at": "2026-10-01T10:00:00Z",
+            },
+        ),
+        (
+            "feedback.responses",
+            "cdp.feedback.FeedbackGiven",
+            {
+                "response_id": "R-2",
+                "customer_id": eve["id"],
+                "nps": 9,
+                "comment": "Great staff",
+                "given_at": "2026-11-01T10:00:00Z",
+            },
+        ),
+        (
+            "campaign.communications",
+            "cdp.campaign.CommunicationSent",
+            {
+                "communication_id": "M-1",
+                "customer_id": eve["id"],
+                "channel": "email",
+                "campaign": "Winter sale",
+                "subject": "30% off",
+                "sent_at": "2026-11-10T08:00:00Z",
+            },
+        ),
+    ]
+    await producer.start()
+    try:
+        for topic, kind, data in [*facts, facts[2]]:  # the last one twice: a duplicate
+            event = CloudEvent(
+                attributes={"type": kind, "source": "marketing", "id": str(uuid.uuid4())},
+                data=data,
+            )
+            message = to_binary_event(event)
+            await producer.send_and_wait(
+                platform.topic(topic),
+                message.value,
+                key=eve["id"].encode(),
+                headers=list(message.headers.items()),
+            )
+    finally:
+        await producer.stop()
+
+    async def heard() -> dict | None:
+        view = (await gateway.get(f"/api/customers/{eve['id']}/360")).json()
+        sent = view["communications"]["data"]["items"]
+        nps = view["loyalty"]["data"]["metrics"]["last_nps"]
+        return view if sent and nps and nps["nps"] == 9 else None
+
+    view = await eventually(heard, what="NPS and communications in the 360 view")
+    assert view["loyalty"]["data"]["metrics"]["last_nps"]["comment"] == "Great staff"
+    sent = view["communications"]["data"]["items"]
+    assert [(c["campaign"], c["channel"]) for c in sent] == [("Winter sale", "email")]
+    log = (await gateway.get(f"/api/members/{eve['id']}/communications")).json()["items"]
+    assert len(log) == 1

@@ -39,3 +39,14 @@ class PurchaseMade(Event):
     @property
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
+
+
+class PurchaseReturned(Event):
+    """An order was returned in full: the points it earned are taken back."""
+
+    TYPE = "cdp.commerce.PurchaseReturned"
+
+    order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+    customer_id: Text
+    returned_at: datetime
+    reason: Text | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.commerce import PurchaseMade
+from contracts.commerce import PurchaseMade, PurchaseReturned
 from contracts.customer_events import (
     CustomerDeactivated,
     CustomerErased,
@@ -21,6 +21,7 @@ from contracts.customer_events import (
 from contracts.events import Event
 from contracts.lists_events import ListMembershipChanged
 from contracts.loyalty_events import CustomerMetricsChanged, MemberEnrolled
+from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 
@@ -80,9 +81,21 @@ LOYALTY_EVENTS = Topic(
 COMMERCE_PURCHASES = Topic(
     name="commerce.purchases",
     key="customer id",
-    events=(PurchaseMade,),
+    events=(PurchaseMade, PurchaseReturned),
     partitions=12,
-    description="Orders paid, from point-of-sale and web-shop systems",
+    description="Orders paid and returned, from point-of-sale and web-shop systems",
+)
+FEEDBACK_RESPONSES = Topic(
+    name="feedback.responses",
+    key="customer id",
+    events=(FeedbackGiven,),
+    description="Net-promoter survey answers from the feedback system",
+)
+CAMPAIGN_COMMUNICATIONS = Topic(
+    name="campaign.communications",
+    key="customer id",
+    events=(CommunicationSent,),
+    description="Marketing communications sent by the campaign system",
 )
 SEGMENTATION_DEFINITIONS = Topic(
     name="segmentation.definitions",
@@ -114,6 +127,8 @@ CATALOGUE: tuple[Topic, ...] = (
     CUSTOMER_EVENTS,
     LOYALTY_EVENTS,
     COMMERCE_PURCHASES,
+    FEEDBACK_RESPONSES,
+    CAMPAIGN_COMMUNICATIONS,
     SEGMENTATION_DEFINITIONS,
     SEGMENT_ASSIGNMENTS,
     LISTS_EVENTS,

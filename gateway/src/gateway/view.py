@@ -61,7 +61,11 @@ async def customer_360(
         "customer": record["customer"],
         "timeline": {"status": AVAILABLE, "data": record["timeline"]},
         **_split(
-            loyalty, ("member", "loyalty"), ("purchases", "purchases"), ("coupons", "coupons")
+            loyalty,
+            ("member", "loyalty"),
+            ("purchases", "purchases"),
+            ("coupons", "coupons"),
+            ("communications", "communications"),
         ),
         "segments": segments,
         "lists": lists,

@@ -49,7 +49,22 @@ async def view_part(
         "member": shown(summary, "customer_id"),
         "purchases": {"items": [shown(p, "order_id") for p in purchases]},
         "coupons": await request.app.state.coupons.tabs(customer_id),
+        "communications": {
+            "items": [
+                shown(c, "id")
+                for c in await loyalty.engagement.latest(customer_id, "communication", 20)
+            ]
+        },
     }
+
+
+@members.get("/{customer_id}/communications")
+async def communications(
+    customer_id: str, loyalty: Loyalty, identity: CurrentIdentity, limit: Limit = 50
+) -> dict[str, Any]:
+    """Marketing communications sent to the customer, newest first."""
+    sent = await loyalty.engagement.latest(customer_id, "communication", limit)
+    return {"items": [shown(c, "id") for c in sent]}
 
 
 @members.get("/{customer_id}/ledger")
@@ -104,6 +119,21 @@ async def record_purchase(
 @purchases.get("/{order_id}")
 async def get_purchase(order_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> dict:
     return shown(await loyalty.purchase(order_id), "order_id")
+
+
+class Return(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+@purchases.post("/{order_id}/return")
+async def return_purchase(
+    order_id: str, body: Return, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """A full return: the points the purchase earned are taken back (idempotent)."""
+    returned = await loyalty.take_back(order_id, body.reason, f"user:{identity.user}")
+    return shown(returned, "order_id")
 
 
 class Transfer(BaseModel):

@@ -10,7 +10,14 @@ from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
 from loyalty.rfm import RfmService
 from loyalty.settings import LoyaltySettings
-from loyalty.store import MEMBERS, CouponStore, LoyaltyStore, PointsStore, RfmStore
+from loyalty.store import (
+    MEMBERS,
+    CouponStore,
+    EngagementStore,
+    LoyaltyStore,
+    PointsStore,
+    RfmStore,
+)
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -20,7 +27,8 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     points = PointsStore(runtime.db)
     coupon_store = CouponStore(runtime.db)
     members_relay = runtime.relay_for(MEMBERS)
-    loyalty = LoyaltyService(store, points, coupon_store, members_relay, settings)
+    engagement = EngagementStore(runtime.db)
+    loyalty = LoyaltyService(store, points, coupon_store, engagement, members_relay, settings)
     rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
@@ -29,6 +37,7 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
         await store.create_indexes()
         await points.create_indexes()
         await coupons.store.create_indexes()
+        await engagement.create_indexes()
         rfm.start()
 
     async def finish(_: ServiceRuntime) -> None:

@@ -85,7 +85,9 @@ def check_adjustment(points: int, balance: int) -> None:
 
 
 def metrics(purchases: Sequence[Mapping[str, Any]], top: int = 5) -> dict[str, Any]:
-    """Lifetime spend, orders, average order value, last purchase and top categories."""
+    """Lifetime spend, orders, average order value, last purchase and top categories (returned
+    purchases do not count)."""
+    purchases = [p for p in purchases if not p.get("returned_at")]
     spend = sum((Decimal(str(p["total"])) for p in purchases), Decimal(0))
     by_category: dict[str, Decimal] = {}
     orders_in: dict[str, int] = {}

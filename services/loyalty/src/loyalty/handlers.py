@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.commerce import PurchaseMade
+from contracts.commerce import PurchaseMade, PurchaseReturned
 from contracts.customer_events import (
     CustomerChanged,
     CustomerErased,
     CustomerRegistered,
 )
 from contracts.loyalty_events import MemberEnrolled
+from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.topics import LOYALTY_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
@@ -25,7 +26,7 @@ from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
 from loyalty.settings import LoyaltySettings
-from loyalty.store import CouponStore, LoyaltyStore, PointsStore
+from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
 
@@ -55,6 +56,7 @@ class LoyaltyService:
     store: LoyaltyStore
     points: PointsStore
     coupons: CouponStore
+    engagement: EngagementStore
     relay: OutboxRelay
     settings: LoyaltySettings
 
@@ -81,6 +83,7 @@ class LoyaltyService:
         await self.store.erase(sorted(erased))
         await self.points.forget(sorted(erased))
         await self.coupons.forget(sorted(erased))
+        await self.engagement.forget(sorted(erased))
         return []
 
     async def _follow_status(self, deliveries: Sequence[Delivery], erased: set[str]) -> None:
@@ -101,7 +104,44 @@ class LoyaltyService:
     async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         purchases = [d.event for d in deliveries if isinstance(d.event, PurchaseMade)]
         await self.record([p for p in purchases if isinstance(p, PurchaseMade)], "commerce")
-        return []
+        rejected = []
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, PurchaseReturned):
+                try:
+                    await self.take_back(event.order_id, event.reason, "commerce")
+                except NotFound as exc:
+                    rejected.append(Rejection(delivery.record, exc.detail))
+        return rejected
+
+    async def take_back(self, order_id: str, reason: str | None, actor: str) -> dict[str, Any]:
+        """A full return: the purchase no longer counts, and its current owner gives back the
+        points it earned (the balance may go below zero if they were spent). Idempotent."""
+        purchase = await self.purchase(order_id)
+        owner = purchase["customer_id"]
+        earned = sum(
+            e["points"]
+            for e in await self.points.entries_for_order(order_id)
+            if e["customer_id"] == owner and e["kind"] in ("earn", "transfer-in")
+        )
+        now = datetime.now(UTC)
+        if earned:
+            await self.points.add_entries(
+                [
+                    {
+                        "_id": f"return:{order_id}",
+                        "customer_id": owner,
+                        "kind": "return",
+                        "points": -earned,
+                        "order_id": order_id,
+                        "reason": reason,
+                        "actor": actor,
+                        "at": now,
+                    }
+                ]
+            )
+        await self.points.mark_returned(order_id, now, reason)
+        return await self.purchase(order_id)
 
     async def record(self, purchases: Sequence[PurchaseMade], origin: str) -> list[dict]:
         """Record orders (a repeated order id changes nothing) and the points they earn;
@@ -139,11 +179,48 @@ class LoyaltyService:
     async def summary(self, customer_id: str) -> dict[str, Any]:
         member = await self.member(customer_id)
         purchases = await self.points.purchases_of(customer_id)
+        nps = await self.engagement.latest(customer_id, "nps", 1)
         return {
             **member,
             "points_balance": await self.points.balance(customer_id),
-            "metrics": domain.metrics(purchases),
+            "metrics": {
+                **domain.metrics(purchases),
+                "last_nps": {k: nps[0].get(k) for k in ("nps", "comment", "at")} if nps else None,
+            },
         }
+
+    async def on_engagement(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
+        """Keep survey answers (the last NPS) and the communications log; repeats change
+        nothing, erased customers are not brought back."""
+        docs = []
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, FeedbackGiven):
+                docs.append(
+                    {
+                        "_id": f"nps:{event.response_id}",
+                        "kind": "nps",
+                        "customer_id": event.customer_id,
+                        "nps": event.nps,
+                        "comment": event.comment,
+                        "at": event.given_at,
+                    }
+                )
+            elif isinstance(event, CommunicationSent):
+                docs.append(
+                    {
+                        "_id": f"communication:{event.communication_id}",
+                        "kind": "communication",
+                        "customer_id": event.customer_id,
+                        "channel": event.channel,
+                        "campaign": event.campaign,
+                        "subject": event.subject,
+                        "at": event.sent_at,
+                    }
+                )
+        gone = await self.store.erased(sorted({d["customer_id"] for d in docs}))
+        await self.engagement.add([d for d in docs if d["customer_id"] not in gone])
+        return []
 
     async def adjust(
         self, customer_id: str, points: int, reason: str, identity: Identity
@@ -181,6 +258,8 @@ class LoyaltyService:
         """Move a purchase to another customer; the points it earned move with it."""
         purchase = await self.purchase(order_id)
         source = purchase["customer_id"]
+        if purchase.get("returned_at"):
+            raise Conflict(f"purchase {order_id} was returned", code="purchase-returned")
         if source == to_customer:
             raise Invalid.from_errors(
                 [

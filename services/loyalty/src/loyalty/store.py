@@ -150,6 +150,15 @@ class PointsStore:
         ]
         await self.ledger.bulk_write(ops, ordered=False)
 
+    async def entries_for_order(self, order_id: str) -> list[dict[str, Any]]:
+        return await self.ledger.find({"order_id": order_id}).to_list(None)
+
+    async def mark_returned(self, order_id: str, at: datetime, reason: str | None) -> None:
+        await self.purchases.update_one(
+            {"_id": order_id, "returned_at": None},
+            {"$set": {"returned_at": at, "return_reason": reason}},
+        )
+
     async def balance(self, customer_id: str) -> int:
         rows = await (
             await self.ledger.aggregate(
@@ -256,7 +265,7 @@ class RfmStore:
 
     async def purchase_facts(self, since: datetime) -> list[dict[str, Any]]:
         cursor = self.purchases.find(
-            {"purchased_at": {"$gte": since}},
+            {"purchased_at": {"$gte": since}, "returned_at": None},
             {"customer_id": 1, "purchased_at": 1, "total": 1},
         )
         return await cursor.to_list(None)
@@ -289,3 +298,41 @@ class RfmStore:
             ],
             ordered=False,
         )
+
+
+ENGAGEMENT = "engagement"
+
+
+class EngagementStore:
+    """Survey answers and communications sent, one document each (id from the source)."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.engagement = db[ENGAGEMENT]
+
+    async def create_indexes(self) -> None:
+        await self.engagement.create_index(
+            [("customer_id", ASCENDING), ("kind", ASCENDING), ("at", ASCENDING)],
+            name="customer_engagement",
+        )
+
+    async def add(self, docs: Sequence[dict[str, Any]]) -> None:
+        if docs:
+            await self.engagement.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": d["_id"]},
+                        {"$setOnInsert": {k: v for k, v in d.items() if k != "_id"}},
+                        upsert=True,
+                    )
+                    for d in docs
+                ],
+                ordered=False,
+            )
+
+    async def latest(self, customer_id: str, kind: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.engagement.find({"customer_id": customer_id, "kind": kind})
+        return await cursor.sort([("at", -1), ("_id", 1)]).limit(limit).to_list()
+
+    async def forget(self, customer_ids: Sequence[str]) -> None:
+        if customer_ids:
+            await self.engagement.delete_many({"customer_id": {"$in": list(customer_ids)}})
