@@ -134,6 +134,17 @@ async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
     ledger = (await gateway.get(f"/api/members/{lia['id']}/ledger")).json()["items"]
     assert [e["kind"] for e in ledger] == ["adjust", "earn"]
 
+    # Redemption spends points, once per order; never more than the active points
+    spend = f"/api/members/{lia['id']}/redemptions"
+    for _ in range(2):
+        redeemed = await gateway.post(spend, json={"points": 30, "order_id": "X-1"})
+        assert redeemed.status_code == 201, redeemed.text
+        assert redeemed.json()["points_balance"] == 122
+    too_much = await gateway.post(spend, json={"points": 10_000})
+    assert too_much.status_code == 409 and too_much.json()["type"].endswith("insufficient-points")
+    points = (await gateway.get(f"/api/members/{lia['id']}")).json()["points"]
+    assert (points["active"], points["spent"], points["pending"]) == (122, 30, 0)
+
     # Transfer the purchase: its points move with it
     ion = await new_member(gateway)
     moved = await gateway.post(
@@ -142,7 +153,7 @@ async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["customer_id"] == ion["id"]
-    assert (await gateway.get(f"/api/members/{lia['id']}")).json()["points_balance"] == 50
+    assert (await gateway.get(f"/api/members/{lia['id']}")).json()["points_balance"] == 20
     assert (await gateway.get(f"/api/members/{ion['id']}")).json()["points_balance"] == 102
     back_to_self = await gateway.post(
         f"/api/purchases/{order}/transfer",

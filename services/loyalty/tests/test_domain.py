@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -154,3 +154,60 @@ def test_rfm_of_a_single_customer_and_of_ties() -> None:
     assert all(1 <= v <= 5 for v in scores["only"].values())
     tied, _ = domain.rfm_scores({f"c{i}": (5.0, 2, 50.0) for i in range(7)})
     assert len({tuple(s.values()) for s in tied.values()}) == 1
+
+
+def entry(n: int, kind: str, points: int, day: int) -> dict[str, object]:
+    return {
+        "_id": f"e{n}",
+        "kind": kind,
+        "points": points,
+        "at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day),
+    }
+
+
+def on(day: int) -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day)
+
+
+def test_earned_points_are_pending_then_active() -> None:
+    policy = domain.PointsPolicy(pending_days=14, expiry_days=365)
+    ledger = [entry(1, "earn", 100, 0), entry(2, "adjust", 20, 0)]
+    assert domain.points_state(ledger, on(1), policy)["pending"] == 100
+    assert domain.points_state(ledger, on(1), policy)["active"] == 20
+    assert domain.points_state(ledger, on(14), policy)["active"] == 120
+
+
+def test_redemption_spends_the_soonest_expiring_points_first() -> None:
+    policy = domain.PointsPolicy(expiry_days=100)
+    ledger = [entry(1, "earn", 50, 0), entry(2, "earn", 50, 30), entry(3, "redeem", -60, 40)]
+    state = domain.points_state(ledger, on(50), policy)
+    assert (state["active"], state["spent"]) == (40, 60)
+    # the first lot is used up; the rest of the second expires on its own day
+    assert state["next_expiry"] == {"at": on(130), "points": 40}
+    assert domain.points_state(ledger, on(130), policy)["expired"] == 40
+
+
+def test_fixed_and_rolling_expiry() -> None:
+    ledger = [entry(1, "earn", 50, 0), entry(2, "earn", 10, 80)]
+    fixed = domain.points_state(ledger, on(100), domain.PointsPolicy(expiry_days=90))
+    assert (fixed["active"], fixed["expired"]) == (10, 50)
+    rolling = domain.points_state(
+        ledger, on(100), domain.PointsPolicy(expiry_days=90, rolling_expiry=True)
+    )
+    assert (rolling["active"], rolling["expired"]) == (60, 0)  # activity on day 80 kept them
+
+
+def test_taking_back_spent_points_overdraws_until_new_points_pay_it_back() -> None:
+    policy = domain.PointsPolicy()
+    ledger = [entry(1, "earn", 100, 0), entry(2, "redeem", -100, 1), entry(3, "return", -100, 2)]
+    assert domain.points_state(ledger, on(3), policy)["active"] == -100
+    ledger.append(entry(4, "earn", 150, 4))
+    assert domain.points_state(ledger, on(5), policy)["active"] == 50
+
+
+def test_redemptions_are_positive_and_within_the_active_points() -> None:
+    domain.check_redemption(10, 10)
+    for points, code in ((0, "bad-redemption"), (11, "insufficient-points")):
+        with pytest.raises(domain.RuleBroken) as broken:
+            domain.check_redemption(points, 10)
+        assert broken.value.code == code

@@ -98,7 +98,25 @@ async def adjust(
     """Adjust points by hand (manager or admin), with the reason and the actor recorded."""
     require_role(identity, "manager", "admin")
     entry = await loyalty.adjust(customer_id, body.points, body.reason, identity)
-    return {**shown(entry, "id"), "points_balance": await loyalty.points.balance(customer_id)}
+    return {**shown(entry, "id"), "points_balance": await loyalty.balance(customer_id)}
+
+
+class Redemption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(description="Points to spend")
+    order_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The order they pay for; a repeat for the same order is a no-op"
+    )
+
+
+@members.post("/{customer_id}/redemptions", status_code=201)
+async def redeem(
+    customer_id: str, body: Redemption, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Spend points, the soonest-expiring first."""
+    entry = await loyalty.redeem(customer_id, body.points, body.order_id, identity)
+    return {**shown(entry, "id"), "points_balance": await loyalty.balance(customer_id)}
 
 
 @purchases.post("", status_code=201)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -196,3 +197,97 @@ def rfm_scores(
         "monetary": monetary,
     }
     return scores, thresholds
+
+
+# --- points over time: pending, active, spent, expired ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointsPolicy:
+    pending_days: int = 0  # earned points are locked this long (returns window)
+    expiry_days: int = 365
+    rolling_expiry: bool = False  # expire N days after the last activity instead of each lot
+
+
+@dataclass
+class _Lot:
+    id: str
+    at: datetime
+    available_at: datetime
+    remaining: int
+
+
+def points_state(
+    entries: Sequence[Mapping[str, Any]], now: datetime, policy: PointsPolicy
+) -> dict[str, Any]:
+    """Replay the ledger: positive entries are lots (earned ones locked for the pending days);
+    negative ones (redemptions, takings back, transfers out) spend the soonest-expiring
+    available lots first. Returns pending, active (the spendable balance; below zero if more
+    was taken back than was left), spent and expired points, and the next expiry."""
+    ordered = sorted(entries, key=lambda e: (e["at"], e["_id"]))
+    lots: list[_Lot] = []
+    debt = spent = 0
+
+    def expiry(lot: _Lot, at: datetime) -> datetime:
+        if policy.rolling_expiry:
+            last = max((e["at"] for e in ordered if e["at"] <= at), default=lot.at)
+            return last + timedelta(days=policy.expiry_days)
+        return lot.at + timedelta(days=policy.expiry_days)
+
+    def usable(at: datetime) -> list[_Lot]:
+        live = [
+            lot
+            for lot in lots
+            if lot.remaining > 0 and lot.available_at <= at and at < expiry(lot, at)
+        ]
+        return sorted(live, key=lambda lot: (expiry(lot, at), lot.at, lot.id))
+
+    for entry in ordered:
+        points, at = int(entry["points"]), entry["at"]
+        if points > 0:
+            locked = entry["kind"] == "earn"
+            lot = _Lot(
+                entry["_id"], at, at + timedelta(days=policy.pending_days if locked else 0), points
+            )
+            paid = min(debt, points)  # new points pay back what was overdrawn first
+            lot.remaining -= paid
+            debt -= paid
+            lots.append(lot)
+            continue
+        wanted = -points
+        for lot in usable(at):
+            taken = min(lot.remaining, wanted)
+            lot.remaining -= taken
+            wanted -= taken
+            if entry["kind"] == "redeem":
+                spent += taken
+            if wanted == 0:
+                break
+        debt += wanted
+    pending = sum(
+        lot.remaining
+        for lot in lots
+        if lot.remaining > 0 and lot.available_at > now and now < expiry(lot, now)
+    )
+    live = usable(now)
+    expired = sum(lot.remaining for lot in lots if lot.remaining > 0 and now >= expiry(lot, now))
+    return {
+        "active": sum(lot.remaining for lot in live) - debt,
+        "pending": pending,
+        "spent": spent,
+        "expired": expired,
+        "next_expiry": (
+            {"at": expiry(live[0], now), "points": live[0].remaining} if live else None
+        ),
+    }
+
+
+def check_redemption(points: int, active: int) -> None:
+    if points <= 0:
+        raise RuleBroken(
+            "bad-redemption", "a redemption spends a positive number of points", "points"
+        )
+    if points > active:
+        raise RuleBroken(
+            "insufficient-points", f"{active} points can be spent now, not {points}", "points"
+        )

@@ -182,12 +182,63 @@ class LoyaltyService:
         nps = await self.engagement.latest(customer_id, "nps", 1)
         return {
             **member,
-            "points_balance": await self.points.balance(customer_id),
+            **await self.points_summary(customer_id),
             "metrics": {
                 **domain.metrics(purchases),
                 "last_nps": {k: nps[0].get(k) for k in ("nps", "comment", "at")} if nps else None,
             },
         }
+
+    @property
+    def policy(self) -> domain.PointsPolicy:
+        return domain.PointsPolicy(
+            pending_days=self.settings.points_pending_days,
+            expiry_days=self.settings.points_expiry_days,
+            rolling_expiry=self.settings.points_rolling_expiry,
+        )
+
+    async def points_summary(self, customer_id: str) -> dict[str, Any]:
+        """The spendable balance and the points by state, replayed from the ledger."""
+        entries = await self.points.entries_of(customer_id, None)
+        state = domain.points_state(entries, datetime.now(UTC), self.policy)
+        return {"points_balance": state["active"], "points": state}
+
+    async def balance(self, customer_id: str) -> int:
+        return int((await self.points_summary(customer_id))["points_balance"])
+
+    async def redeem(
+        self, customer_id: str, points: int, order_id: str | None, identity: Identity
+    ) -> dict[str, Any]:
+        """Spend points (the soonest-expiring first); with an order id, once per order."""
+        member = await self.member(customer_id)
+        entry_id = f"redeem:{order_id}" if order_id else f"redeem:{uuid.uuid4().hex}"
+        if order_id:
+            done = [
+                e
+                for e in await self.points.entries_for_order(order_id)
+                if e["_id"] == entry_id and e["customer_id"] == customer_id
+            ]
+            if done:
+                return done[0]
+        if member["status"] != "active":
+            raise Conflict(
+                f"customer {customer_id} has left the loyalty program", code="member-inactive"
+            )
+        try:
+            domain.check_redemption(points, await self.balance(customer_id))
+        except domain.RuleBroken as exc:
+            raise _problem(exc) from exc
+        entry = {
+            "_id": entry_id,
+            "customer_id": customer_id,
+            "kind": "redeem",
+            "points": -points,
+            "order_id": order_id,
+            "actor": f"user:{identity.user}",
+            "at": datetime.now(UTC),
+        }
+        await self.points.add_entries([entry])
+        return entry
 
     async def on_engagement(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep survey answers (the last NPS) and the communications log; repeats change
@@ -231,7 +282,7 @@ class LoyaltyService:
                 f"customer {customer_id} has left the loyalty program", code="member-inactive"
             )
         try:
-            domain.check_adjustment(points, await self.points.balance(customer_id))
+            domain.check_adjustment(points, await self.balance(customer_id))
         except domain.RuleBroken as exc:
             raise _problem(exc) from exc
         entry = {
@@ -278,7 +329,7 @@ class LoyaltyService:
             for e in await self.points.entries_of(source, 10_000)
             if e.get("order_id") == order_id and e["kind"] in ("earn", "transfer-in")
         )
-        if earned and await self.points.balance(source) < earned:
+        if earned and await self.balance(source) < earned:
             raise _problem(
                 domain.RuleBroken(
                     "insufficient-points",

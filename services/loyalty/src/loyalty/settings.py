@@ -19,3 +19,10 @@ class LoyaltySettings(ServiceSettings):
     rfm_every_seconds: float = Field(
         default=86_400, description="How often RFM is recomputed (0: only on request)"
     )
+    points_pending_days: int = Field(
+        default=0, ge=0, description="Days earned points stay locked before they can be spent"
+    )
+    points_expiry_days: int = Field(default=365, ge=1, description="Days points stay valid")
+    points_rolling_expiry: bool = Field(
+        default=False, description="Expire after the last activity instead of each earning"
+    )

@@ -159,20 +159,10 @@ class PointsStore:
             {"$set": {"returned_at": at, "return_reason": reason}},
         )
 
-    async def balance(self, customer_id: str) -> int:
-        rows = await (
-            await self.ledger.aggregate(
-                [
-                    {"$match": {"customer_id": customer_id}},
-                    {"$group": {"_id": None, "points": {"$sum": "$points"}}},
-                ]
-            )
-        ).to_list(None)
-        return int(rows[0]["points"]) if rows else 0
-
-    async def entries_of(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+    async def entries_of(self, customer_id: str, limit: int | None) -> list[dict[str, Any]]:
+        """The customer's ledger, newest first (all of it without a limit)."""
         cursor = self.ledger.find({"customer_id": customer_id}).sort([("at", -1), ("_id", 1)])
-        return await cursor.limit(limit).to_list()
+        return await (cursor.limit(limit) if limit else cursor).to_list(None)
 
     async def forget(self, customer_ids: Sequence[str]) -> None:
         if customer_ids:
