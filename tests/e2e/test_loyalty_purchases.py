@@ -334,3 +334,65 @@ async def test_nps_and_communications_from_marketing_systems_show_in_the_view(
     assert [(c["campaign"], c["channel"]) for c in sent] == [("Winter sale", "email")]
     log = (await gateway.get(f"/api/members/{eve['id']}/communications")).json()["items"]
     assert len(log) == 1
+
+
+async def test_tiers_rise_with_purchases_and_are_set_by_hand(platform, gateway) -> None:
+    gus = await new_member(gateway)
+    bought = await gateway.post(
+        "/api/purchases",
+        json={
+            "order_id": f"T-{uuid.uuid4().hex[:10]}",
+            "customer_id": gus["id"],
+            "purchased_at": "2026-11-22T12:00:00Z",
+            "lines": [{"product": "Bike", "category": "Sport", "amount": "1200.00"}],
+        },
+    )
+    assert bought.status_code == 201, bought.text
+    member = (await gateway.get(f"/api/members/{gus['id']}")).json()
+    assert (member["tier"], member["tier_points"]) == ("silver", 1200)
+    assert member["next_tier"] == {"tier": "gold", "points_needed": 3800}
+    assert member["tier_history"][-1]["reason"] == "qualified"
+
+    manager = platform.auth(user="meg", role="manager")
+    path = f"/api/members/{gus['id']}/tier"
+    bad = await gateway.post(path, json={"tier": "platinum", "reason": "vip"}, headers=manager)
+    assert bad.status_code == 422
+    gold = await gateway.post(path, json={"tier": "gold", "reason": "vip event"}, headers=manager)
+    assert gold.status_code == 200 and gold.json()["tier"] == "gold"
+    assert gold.json()["tier_history"][-1]["actor"] == "user:meg"
+
+    # A reassessment moves a member not qualifying any more down one level
+    reassessed = await gateway.post("/api/tiers/reassessments", headers=manager)
+    assert reassessed.status_code == 201, reassessed.text
+    assert (await gateway.get(f"/api/members/{gus['id']}")).json()["tier"] == "silver"
+
+
+async def test_an_edit_in_the_360_view_reaches_dynamic_segments(gateway) -> None:
+    """Seed 001's FAQ: a changed mobile number reaches every dynamic segment using it."""
+    code = f"mobile-{uuid.uuid4().hex[:6]}"
+    definition = {
+        "code": code,
+        "name": "Reachable by SMS",
+        "segments": [
+            {"code": "sms", "name": "SMS", "rule": {"field": "customer.sms", "op": "exists"}}
+        ],
+    }
+    assert (await gateway.post("/api/segmentations", json=definition)).status_code == 201
+    hal = await new_member(gateway)
+    current = (await gateway.get(f"/api/customers/{hal['id']}")).json()
+    edited = await gateway.patch(
+        f"/api/customers/{hal['id']}",
+        json={"sms": "+40 722 000 111"},
+        headers={"if-match": f'"{current["version"]}"'},
+    )
+    assert edited.status_code == 200, edited.text
+
+    async def segmented() -> bool:
+        view = (await gateway.get(f"/api/customers/{hal['id']}/360")).json()
+        part = view["segments"]
+        return (
+            part["status"] == "available"
+            and part["data"]["segmentations"].get(code, {}).get("segment") == "sms"
+        )
+
+    await eventually(segmented, what="the new mobile number reaching the segment")

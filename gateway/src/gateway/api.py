@@ -243,7 +243,8 @@ async def saved_searches(
     methods=["GET", "POST"],
     summary="Loyalty: GET /{customer} (status, tier, balance, purchase metrics), "
     "GET /{customer}/ledger, GET /{customer}/purchases, POST /{customer}/adjustments "
-    "(manager or admin: points and a reason), GET /{customer}/coupons (by tab), POST "
+    "(manager or admin: points and a reason), POST /{customer}/redemptions, POST "
+    "/{customer}/tier (manager or admin), GET /{customer}/coupons (by tab), POST "
     "/{customer}/coupons (quick issue), POST /{customer}/coupons/{id}/reserve, /redeem, /cancel",
     tags=["loyalty"],
 )
@@ -254,6 +255,12 @@ async def saved_searches(
     tags=["loyalty"],
 )
 @router.api_route("/rfm/runs/latest", methods=["GET"], tags=["loyalty"])
+@router.api_route(
+    "/tiers/reassessments",
+    methods=["POST"],
+    summary="Reassess every member's tier now (manager or admin)",
+    tags=["loyalty"],
+)
 @router.api_route(
     "/coupons",
     methods=["GET", "POST"],

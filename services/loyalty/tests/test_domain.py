@@ -211,3 +211,37 @@ def test_redemptions_are_positive_and_within_the_active_points() -> None:
         with pytest.raises(domain.RuleBroken) as broken:
             domain.check_redemption(points, 10)
         assert broken.value.code == code
+
+
+TIERS = {"base": 0, "silver": 1000, "gold": 5000}
+
+
+@pytest.mark.parametrize(
+    ("current", "points", "downgrade", "expected"),
+    [
+        ("base", 1200, False, "silver"),
+        ("base", 6000, False, "gold"),  # up at once, skipping levels
+        ("gold", 100, False, "gold"),  # never down between reassessments
+        ("gold", 100, True, "silver"),  # down one level at a time
+        ("silver", 1500, True, "silver"),
+        ("unknown", 0, True, "base"),
+    ],
+)
+def test_tiers_go_up_at_once_and_down_one_level_at_reassessment(
+    current: str, points: int, downgrade: bool, expected: str
+) -> None:
+    assert domain.assess_tier(current, points, TIERS, downgrade) == expected
+
+
+def test_tier_points_count_purchases_in_the_window_only() -> None:
+    ledger = [
+        entry(1, "earn", 800, 0),
+        entry(2, "earn", 500, 200),
+        entry(3, "adjust", 9000, 200),
+        entry(4, "return", -500, 201),
+        entry(5, "redeem", -300, 202),
+    ]
+    assert domain.tier_points(ledger, on(100)) == 0
+    assert domain.tier_points(ledger, on(-1)) == 800
+    assert domain.next_tier("base", 800, TIERS) == {"tier": "silver", "points_needed": 200}
+    assert domain.next_tier("gold", 0, TIERS) is None

@@ -101,6 +101,24 @@ async def adjust(
     return {**shown(entry, "id"), "points_balance": await loyalty.balance(customer_id)}
 
 
+class TierChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    reason: Reason
+
+
+@members.post("/{customer_id}/tier")
+async def set_tier(
+    customer_id: str, body: TierChange, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Set the tier by hand (manager or admin), with the reason and the actor recorded."""
+    require_role(identity, "manager", "admin")
+    return shown(
+        await loyalty.set_tier(customer_id, body.tier, body.reason, identity), "customer_id"
+    )
+
+
 class Redemption(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -185,3 +203,14 @@ async def run_rfm(request: Request, identity: CurrentIdentity) -> dict[str, Any]
 async def latest_rfm(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
     """The latest run: its version, thresholds and lookback."""
     return shown(await request.app.state.rfm.latest(), "version")
+
+
+tiers = APIRouter(prefix="/tiers", tags=["tiers"])
+
+
+@tiers.post("/reassessments", status_code=201)
+async def reassess(loyalty: Loyalty, identity: CurrentIdentity) -> dict[str, Any]:
+    """Reassess every member's tier now (manager or admin): downgrades happen here, one level
+    at a time; it also runs on a schedule."""
+    require_role(identity, "manager", "admin")
+    return await loyalty.reassess_all_tiers()

@@ -9,6 +9,7 @@ from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
 from loyalty.rfm import RfmService
+from loyalty.schedule import Periodic
 from loyalty.settings import LoyaltySettings
 from loyalty.store import (
     MEMBERS,
@@ -30,6 +31,10 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     engagement = EngagementStore(runtime.db)
     loyalty = LoyaltyService(store, points, coupon_store, engagement, members_relay, settings)
     rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
+    jobs = [
+        Periodic("rfm", settings.rfm_every_seconds, rfm.run),
+        Periodic("tiers", settings.tier_every_seconds, loyalty.reassess_all_tiers),
+    ]
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
 
@@ -38,10 +43,12 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
         await points.create_indexes()
         await coupons.store.create_indexes()
         await engagement.create_indexes()
-        rfm.start()
+        for job in jobs:
+            job.start()
 
     async def finish(_: ServiceRuntime) -> None:
-        await rfm.stop()
+        for job in jobs:
+            await job.stop()
 
     app = create_app(
         runtime,
@@ -52,6 +59,7 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
             coupons_api.definitions,
             coupons_api.member_coupons,
             api.rfm,
+            api.tiers,
         ],
         on_start=[create_indexes],
         on_stop=[finish],

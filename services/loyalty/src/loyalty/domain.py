@@ -291,3 +291,41 @@ def check_redemption(points: int, active: int) -> None:
         raise RuleBroken(
             "insufficient-points", f"{active} points can be spent now, not {points}", "points"
         )
+
+
+# --- tiers ------------------------------------------------------------------------------------
+
+
+def tier_points(entries: Sequence[Mapping[str, Any]], since: datetime) -> int:
+    """Tier-status points: points earned by purchases in the window, less those of returned or
+    transferred-away purchases; adjustments and redemptions of spendable points do not count."""
+    counted = {"earn": 1, "transfer-in": 1, "transfer-out": 1, "return": 1}
+    return max(
+        0,
+        sum(int(e["points"]) for e in entries if e["kind"] in counted and e["at"] >= since),
+    )
+
+
+def assess_tier(current: str, points: int, thresholds: Mapping[str, int], downgrade: bool) -> str:
+    """The tier the points qualify for, moving up at once; down only at a reassessment
+    (``downgrade``), and one level at a time."""
+    ladder = sorted(thresholds, key=lambda name: thresholds[name])
+    qualified = max(
+        (t for t in ladder if points >= thresholds[t]), key=ladder.index, default=ladder[0]
+    )
+    here = ladder.index(current) if current in ladder else 0
+    there = ladder.index(qualified)
+    if there > here:
+        return qualified
+    if there < here and downgrade:
+        return ladder[here - 1]
+    return ladder[here]
+
+
+def next_tier(current: str, points: int, thresholds: Mapping[str, int]) -> dict | None:
+    ladder = sorted(thresholds, key=lambda name: thresholds[name])
+    here = ladder.index(current) if current in ladder else 0
+    if here + 1 >= len(ladder):
+        return None
+    above = ladder[here + 1]
+    return {"tier": above, "points_needed": max(0, thresholds[above] - points)}

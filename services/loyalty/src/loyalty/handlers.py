@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.commerce import PurchaseMade, PurchaseReturned
@@ -174,14 +174,79 @@ class LoyaltyService:
         # Entries are derived from the stored purchases every time, so a crash between the two
         # writes is repaired by the redelivery; their ids make the repeat a no-op.
         await self.points.add_entries(entries)
+        await self.assess_tiers(sorted({e["customer_id"] for e in entries}), downgrade=False)
         return [stored[p.order_id] for p in wanted if p.order_id in stored]
+
+    # --- tiers
+
+    async def _tier_points(self, customer_id: str) -> int:
+        since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
+        return domain.tier_points(await self.points.entries_of(customer_id, None), since)
+
+    async def assess_tiers(self, customer_ids: Sequence[str], downgrade: bool) -> int:
+        """Move members to the tier their tier points qualify for: up at once (after a
+        purchase), down one level at a periodic reassessment. Returns how many moved."""
+        members = await self.store.members_by_id(customer_ids)
+        moved = 0
+        for cid, member in members.items():
+            if member["status"] != "active":
+                continue
+            points = await self._tier_points(cid)
+            tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
+            if tier != member["tier"]:
+                change = {
+                    "from": member["tier"],
+                    "to": tier,
+                    "at": datetime.now(UTC),
+                    "reason": "reassessment" if downgrade else "qualified",
+                    "tier_points": points,
+                    "actor": "system",
+                }
+                await self.store.set_tier(cid, tier, change)
+                moved += 1
+        return moved
+
+    async def reassess_all_tiers(self) -> dict[str, Any]:
+        ids = await self.store.member_ids()
+        moved = 0
+        for start in range(0, len(ids), 500):
+            moved += await self.assess_tiers(ids[start : start + 500], downgrade=True)
+        return {"members": len(ids), "moved": moved, "at": datetime.now(UTC)}
+
+    async def set_tier(
+        self, customer_id: str, tier: str, reason: str, identity: Identity
+    ) -> dict[str, Any]:
+        """A tier set by hand (it holds until the next reassessment or upgrade)."""
+        member = await self.member(customer_id)
+        if tier not in self.settings.tiers:
+            raise Invalid.from_errors(
+                [
+                    {
+                        "loc": ("tier",),
+                        "msg": f"tiers are {', '.join(self.settings.tiers)}",
+                        "type": "unknown_tier",
+                    }
+                ]
+            )
+        change = {
+            "from": member["tier"],
+            "to": tier,
+            "at": datetime.now(UTC),
+            "reason": reason,
+            "actor": f"user:{identity.user}",
+        }
+        await self.store.set_tier(customer_id, tier, change)
+        return await self.summary(customer_id)
 
     async def summary(self, customer_id: str) -> dict[str, Any]:
         member = await self.member(customer_id)
         purchases = await self.points.purchases_of(customer_id)
         nps = await self.engagement.latest(customer_id, "nps", 1)
+        points = await self._tier_points(customer_id)
         return {
             **member,
+            "tier_points": points,
+            "next_tier": domain.next_tier(member["tier"], points, self.settings.tiers),
             **await self.points_summary(customer_id),
             "metrics": {
                 **domain.metrics(purchases),

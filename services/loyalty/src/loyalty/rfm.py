@@ -5,9 +5,7 @@ segment rules can use them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +30,6 @@ class RfmService:
     store: RfmStore
     relay: OutboxRelay  # the members collection's
     settings: LoyaltySettings
-    _task: asyncio.Task[None] | None = field(default=None)
 
     async def run(self) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -103,21 +100,3 @@ class RfmService:
         if run is None:
             raise NotFound("no RFM run yet", code="rfm-not-run")
         return run
-
-    def start(self) -> None:
-        if self.settings.rfm_every_seconds > 0:
-            self._task = asyncio.create_task(self._every(), name="rfm")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _every(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.rfm_every_seconds)
-            try:
-                await self.run()
-            except Exception:
-                log.exception("scheduled RFM run failed; the next one retries")

@@ -26,3 +26,11 @@ class LoyaltySettings(ServiceSettings):
     points_rolling_expiry: bool = Field(
         default=False, description="Expire after the last activity instead of each earning"
     )
+    tiers: dict[str, int] = Field(
+        default_factory=lambda: {"base": 0, "silver": 1000, "gold": 5000},
+        description="Tier -> tier-status points needed (the lowest is where members start)",
+    )
+    tier_window_days: int = Field(default=365, ge=1, description="Tier points' window")
+    tier_every_seconds: float = Field(
+        default=86_400, description="How often tiers are reassessed (downgrades happen then)"
+    )

@@ -51,6 +51,14 @@ class LoyaltyStore:
         result = await self.members.bulk_write(ops, ordered=False)
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
 
+    async def set_tier(self, customer_id: str, tier: str, change: dict[str, Any]) -> None:
+        await self.members.update_one(
+            {"_id": customer_id}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
+        )
+
+    async def member_ids(self) -> list[str]:
+        return [doc["_id"] async for doc in self.members.find({}, {"_id": 1})]
+
     async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
