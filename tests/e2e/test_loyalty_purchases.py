@@ -396,3 +396,58 @@ async def test_an_edit_in_the_360_view_reaches_dynamic_segments(gateway) -> None
         )
 
     await eventually(segmented, what="the new mobile number reaching the segment")
+
+
+async def test_referrals_move_from_invited_to_purchased_and_reward_both(gateway) -> None:
+    rita = await new_member(gateway)
+    friend_email = f"friend-{uuid.uuid4().hex[:8]}@example.org"
+    invited = await gateway.post(
+        f"/api/members/{rita['id']}/referrals", json={"email": friend_email}
+    )
+    assert invited.status_code == 201, invited.text
+    again = await gateway.post(f"/api/members/{rita['id']}/referrals", json={"email": friend_email})
+    assert again.status_code == 409
+
+    created = await gateway.post(
+        "/api/customers", json={"first_name": "Fred", "last_name": "Friend", "email": friend_email}
+    )
+    assert created.status_code == 201, created.text
+    fred = created.json()
+    await member(gateway, fred["id"])
+
+    async def status() -> str:
+        summary = (await gateway.get(f"/api/members/{rita['id']}/referrals")).json()
+        return summary["referrals"][0]["status"]
+
+    await eventually(lambda: _is(status, "registered"), what="the invitation turning registered")
+    bought = await gateway.post(
+        "/api/purchases",
+        json={
+            "order_id": f"F-{uuid.uuid4().hex[:10]}",
+            "customer_id": fred["id"],
+            "purchased_at": "2026-11-22T12:00:00Z",
+            "lines": [{"product": "Hat", "category": "Apparel", "amount": "20.00"}],
+        },
+    )
+    assert bought.status_code == 201
+    summary = (await gateway.get(f"/api/members/{rita['id']}/referrals")).json()
+    assert summary["referrals"][0]["status"] == "purchased"
+    assert (summary["count"], summary["points_earned"]) == (1, 100)
+    assert (await gateway.get(f"/api/members/{fred['id']}")).json()["points_balance"] == 70
+    view = (await gateway.get(f"/api/customers/{rita['id']}/360")).json()
+    assert view["referrals"]["data"]["referral_code"] == summary["referral_code"]
+
+    # Claiming a code: once, never one's own, never an unknown one
+    nell = await new_member(gateway)
+    path = f"/api/members/{nell['id']}/referred-by"
+    assert (await gateway.post(path, json={"code": "ZZZZZZZZ"})).status_code == 404
+    own = (await gateway.get(f"/api/members/{nell['id']}")).json()["referral_code"]
+    assert (await gateway.post(path, json={"code": own})).status_code == 422
+    claimed = await gateway.post(path, json={"code": summary["referral_code"]})
+    assert claimed.status_code == 201, claimed.text
+    assert (await gateway.post(path, json={"code": summary["referral_code"]})).status_code == 409
+    assert (await gateway.get(f"/api/members/{rita['id']}/referrals")).json()["count"] == 2
+
+
+async def _is(read, expected: str) -> bool:
+    return await read() == expected

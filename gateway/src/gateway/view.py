@@ -66,6 +66,7 @@ async def customer_360(
             ("purchases", "purchases"),
             ("coupons", "coupons"),
             ("communications", "communications"),
+            ("referrals", "referrals"),
         ),
         "segments": segments,
         "lists": lists,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from contracts.commerce import PurchaseMade
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from servicekit.auth import CurrentIdentity, require_role
 from servicekit.problems import NotFound
 
@@ -49,6 +49,7 @@ async def view_part(
         "member": shown(summary, "customer_id"),
         "purchases": {"items": [shown(p, "order_id") for p in purchases]},
         "coupons": await request.app.state.coupons.tabs(customer_id),
+        "referrals": await loyalty.referrals.summary(customer_id),
         "communications": {
             "items": [
                 shown(c, "id")
@@ -117,6 +118,41 @@ async def set_tier(
     return shown(
         await loyalty.set_tier(customer_id, body.tier, body.reason, identity), "customer_id"
     )
+
+
+class Invitation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class ReferredBy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
+
+
+@members.get("/{customer_id}/referrals")
+async def referrals(customer_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> dict:
+    """The member's referral code, the referrals made (with their status) and the points
+    they earned."""
+    return await loyalty.referrals.summary(customer_id)
+
+
+@members.post("/{customer_id}/referrals", status_code=201)
+async def invite(
+    customer_id: str, body: Invitation, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """The member invites someone by email; it counts when they join."""
+    return shown(await loyalty.referrals.invite(customer_id, str(body.email)), "id")
+
+
+@members.post("/{customer_id}/referred-by", status_code=201)
+async def referred_by(
+    customer_id: str, body: ReferredBy, loyalty: Loyalty, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """The member names the referral code of who referred them (once)."""
+    return shown(await loyalty.referrals.claim(customer_id, body.code, identity), "id")
 
 
 class Redemption(BaseModel):

@@ -8,6 +8,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
+from loyalty.referrals import ReferralService
 from loyalty.rfm import RfmService
 from loyalty.schedule import Periodic
 from loyalty.settings import LoyaltySettings
@@ -17,6 +18,7 @@ from loyalty.store import (
     EngagementStore,
     LoyaltyStore,
     PointsStore,
+    ReferralStore,
     RfmStore,
 )
 
@@ -29,7 +31,10 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     coupon_store = CouponStore(runtime.db)
     members_relay = runtime.relay_for(MEMBERS)
     engagement = EngagementStore(runtime.db)
-    loyalty = LoyaltyService(store, points, coupon_store, engagement, members_relay, settings)
+    referrals = ReferralService(ReferralStore(runtime.db), store, points, settings)
+    loyalty = LoyaltyService(
+        store, points, coupon_store, engagement, referrals, members_relay, settings
+    )
     rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
     jobs = [
         Periodic("rfm", settings.rfm_every_seconds, rfm.run),

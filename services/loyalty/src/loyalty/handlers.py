@@ -25,6 +25,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
+from loyalty.referrals import ReferralService
 from loyalty.settings import LoyaltySettings
 from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
@@ -57,6 +58,7 @@ class LoyaltyService:
     points: PointsStore
     coupons: CouponStore
     engagement: EngagementStore
+    referrals: ReferralService
     relay: OutboxRelay
     settings: LoyaltySettings
 
@@ -84,6 +86,7 @@ class LoyaltyService:
         await self.points.forget(sorted(erased))
         await self.coupons.forget(sorted(erased))
         await self.engagement.forget(sorted(erased))
+        await self.referrals.store.forget(sorted(erased))
         return []
 
     async def _follow_status(self, deliveries: Sequence[Delivery], erased: set[str]) -> None:
@@ -175,6 +178,7 @@ class LoyaltyService:
         # writes is repaired by the redelivery; their ids make the repeat a no-op.
         await self.points.add_entries(entries)
         await self.assess_tiers(sorted({e["customer_id"] for e in entries}), downgrade=False)
+        await self.referrals.purchased(sorted({e["customer_id"] for e in entries}))
         return [stored[p.order_id] for p in wanted if p.order_id in stored]
 
     # --- tiers
@@ -458,3 +462,10 @@ class LoyaltyService:
             enrolments[member["_id"]] = (member, [entry])
         inserted = await self.store.enroll(list(enrolments.values()))
         await self.relay.deliver({cid: enrolments[cid][1] for cid in inserted})
+        await self.referrals.registered(
+            [
+                (d.event.customer.id, d.event.customer.email)
+                for d in deliveries
+                if isinstance(d.event, CustomerRegistered)
+            ]
+        )

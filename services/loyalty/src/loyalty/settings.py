@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 from servicekit.settings import ServiceSettings
@@ -34,3 +35,8 @@ class LoyaltySettings(ServiceSettings):
     tier_every_seconds: float = Field(
         default=86_400, description="How often tiers are reassessed (downgrades happen then)"
     )
+    referral_reward_on: Literal["registered", "purchased"] = Field(
+        default="purchased", description="The step of a referral that earns its rewards"
+    )
+    referral_reward_referrer: int = Field(default=100, ge=0, description="Points to the referrer")
+    referral_reward_referred: int = Field(default=50, ge=0, description="Points to the referred")

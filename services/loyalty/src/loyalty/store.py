@@ -334,3 +334,45 @@ class EngagementStore:
     async def forget(self, customer_ids: Sequence[str]) -> None:
         if customer_ids:
             await self.engagement.delete_many({"customer_id": {"$in": list(customer_ids)}})
+
+
+REFERRALS = "referrals"
+
+
+class ReferralStore:
+    """Who referred whom: one document per referred person (invited by email, or claimed by
+    code), with the status reached: invited, registered, purchased."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.referrals = db[REFERRALS]
+        self.members = db[MEMBERS]
+
+    async def member_by_code(self, code: str) -> dict[str, Any] | None:
+        return await self.members.find_one({"referral_code": code}, {OUTBOX: 0})
+
+    async def insert(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self.referrals.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def of_referrer(self, customer_id: str) -> list[dict[str, Any]]:
+        cursor = self.referrals.find({"referrer_id": customer_id}).sort("invited_at", -1)
+        return await cursor.to_list(None)
+
+    async def find(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await self.referrals.find(dict(query)).to_list(None)
+
+    async def advance(self, referral_id: str, from_status: str, fields: Mapping[str, Any]) -> bool:
+        result = await self.referrals.update_one(
+            {"_id": referral_id, "status": from_status}, {"$set": dict(fields)}
+        )
+        return result.modified_count == 1
+
+    async def forget(self, customer_ids: Sequence[str]) -> None:
+        if customer_ids:
+            ids = list(customer_ids)
+            await self.referrals.delete_many(
+                {"$or": [{"referrer_id": {"$in": ids}}, {"referred_id": {"$in": ids}}]}
+            )
