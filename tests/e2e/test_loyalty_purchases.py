@@ -335,6 +335,18 @@ async def test_nps_and_communications_from_marketing_systems_show_in_the_view(
     log = (await gateway.get(f"/api/members/{eve['id']}/communications")).json()["items"]
     assert len(log) == 1
 
+    # The 360 timeline merges interactions and loyalty history, newest first, page by page
+    note = await gateway.post(f"/api/customers/{eve['id']}/notes", json={"text": "Called back"})
+    assert note.status_code == 201, note.text
+    path = f"/api/customers/{eve['id']}/360/timeline"
+    first = (await gateway.get(path, params={"limit": 2})).json()
+    assert [i["source"] for i in first["items"]] == ["customer", "loyalty"]
+    assert first["items"][1]["kind"] == "enrollment" and first["next_before"]
+    rest = (await gateway.get(path, params={"limit": 50, "before": first["next_before"]})).json()
+    assert [i["kind"] for i in rest["items"]] == ["communication"] and rest["next_before"] is None
+    view = (await gateway.get(f"/api/customers/{eve['id']}/360")).json()
+    assert [i["kind"] for i in view["timeline"]["data"]["items"]][-1] == "communication"
+
 
 async def test_tiers_rise_with_purchases_and_are_set_by_hand(platform, gateway) -> None:
     gus = await new_member(gateway)

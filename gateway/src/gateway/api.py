@@ -18,7 +18,7 @@ from servicekit.auth import CurrentIdentity, Identity
 from servicekit.problems import Problem
 
 from gateway.upstream import API_PREFIX, Upstreams
-from gateway.view import customer_360
+from gateway.view import customer_360, timeline_page
 
 router = APIRouter(prefix=API_PREFIX, tags=["customers"])
 IfMatch = Annotated[
@@ -185,6 +185,21 @@ async def get_customer_360(
     # The parts are JSON already (as the services sent them): dump them as they are, without
     # FastAPI's per-value encoder walking the whole view again.
     return Response(json.dumps(view, separators=(",", ":")), media_type="application/json")
+
+
+@router.get("/customers/{customer_id}/360/timeline")
+async def get_customer_360_timeline(
+    customer_id: str,
+    request: Request,
+    services: Services,
+    identity: CurrentIdentity,
+    before: Annotated[str | None, Query(max_length=40, description="next_before of a page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """The 360 timeline page by page: notes, cases, fulfilments, responses, attachments,
+    enrollment, purchases, points, tiers, coupons and communications, newest first."""
+    timeout = request.app.state.settings.view_part_timeout_seconds
+    return await timeline_page(services, customer_id, identity, before, limit, timeout)
 
 
 # Registered last: the routes above win; everything else under a customer is passed through.

@@ -7,7 +7,9 @@ that is down or slow gives that part ``{"status": "unavailable"}``, never a 500.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from servicekit.auth import Identity
 from servicekit.problems import Problem
@@ -57,9 +59,16 @@ async def customer_360(
             title=body.get("title", "Customer unavailable"),
         )
     record = answer.json()
+    loyalty_timeline = loyalty["data"].get("timeline", {}) if loyalty["status"] == AVAILABLE else {}
     return {
         "customer": record["customer"],
-        "timeline": {"status": AVAILABLE, "data": record["timeline"]},
+        "timeline": {
+            "status": AVAILABLE,
+            "data": merge_timelines(
+                record["timeline"]["items"], loyalty_timeline.get("items", []), TIMELINE_PAGE
+            ),
+            "loyalty": "included" if loyalty["status"] == AVAILABLE else loyalty["status"],
+        },
         **_split(
             loyalty,
             ("member", "loyalty"),
@@ -71,6 +80,68 @@ async def customer_360(
         "segments": segments,
         "lists": lists,
     }
+
+
+TIMELINE_PAGE = 20
+
+
+def _at(item: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
+
+
+def merge_timelines(
+    interactions: list[dict[str, Any]], loyalty: list[dict[str, Any]], limit: int
+) -> dict[str, Any]:
+    """Interactions and loyalty history in one list, newest first; ``next_before`` pages on."""
+    items = sorted(
+        [{"source": "customer", **i} for i in interactions]
+        + [{"source": "loyalty", **i} for i in loyalty],
+        key=_at,
+        reverse=True,
+    )[:limit]
+    more = len(interactions) + len(loyalty) > limit
+    return {"items": items, "next_before": items[-1]["at"] if more and items else None}
+
+
+async def timeline_page(
+    upstreams: Upstreams,
+    customer_id: str,
+    identity: Identity,
+    before: str | None,
+    limit: int,
+    part_timeout: float,
+) -> dict[str, Any]:
+    """One page of the 360 timeline (interactions and loyalty history, newest first)."""
+    params = f"limit={limit}" + (f"&before={quote(before)}" if before else "")
+    interactions, loyalty = await asyncio.gather(
+        _part(
+            upstreams,
+            "customer",
+            f"/customers/{customer_id}/timeline?{params}",
+            identity,
+            part_timeout,
+        ),
+        _part(
+            upstreams,
+            "loyalty",
+            f"/members/{customer_id}/timeline?{params}",
+            identity,
+            part_timeout,
+        ),
+    )
+    if interactions["status"] == ABSENT:
+        raise Problem(
+            f"no customer with id {customer_id}",
+            status=404,
+            code="customer-not-found",
+            title="Not found",
+        )
+    page = merge_timelines(
+        interactions.get("data", {}).get("items", []),
+        loyalty.get("data", {}).get("items", []),
+        limit,
+    )
+    return {**page, "parts": {"customer": interactions["status"], "loyalty": loyalty["status"]}}
 
 
 def _split(part: dict[str, Any], *names: tuple[str, str]) -> dict[str, dict[str, Any]]:

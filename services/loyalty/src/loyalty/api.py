@@ -3,6 +3,7 @@ transfers."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from contracts.commerce import PurchaseMade
@@ -50,6 +51,7 @@ async def view_part(
         "purchases": {"items": [shown(p, "order_id") for p in purchases]},
         "coupons": await request.app.state.coupons.tabs(customer_id),
         "referrals": await loyalty.referrals.summary(customer_id),
+        "timeline": {"items": await loyalty.timeline(customer_id, 20, None)},
         "communications": {
             "items": [
                 shown(c, "id")
@@ -57,6 +59,18 @@ async def view_part(
             ]
         },
     }
+
+
+@members.get("/{customer_id}/timeline")
+async def timeline(
+    customer_id: str,
+    loyalty: Loyalty,
+    identity: CurrentIdentity,
+    limit: Limit = 50,
+    before: Annotated[datetime | None, Query(description="Only entries before this time")] = None,
+) -> dict[str, Any]:
+    """The member's loyalty history, newest first; page on with ``before``."""
+    return {"items": await loyalty.timeline(customer_id, limit, before)}
 
 
 @members.get("/{customer_id}/communications")

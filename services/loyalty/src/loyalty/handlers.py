@@ -258,6 +258,78 @@ class LoyaltyService:
             },
         }
 
+    async def timeline(
+        self, customer_id: str, limit: int, before: datetime | None
+    ) -> list[dict[str, Any]]:
+        """The member's loyalty history, newest first: enrollment, purchases (and returns),
+        points other than those purchases earned, tier changes, coupons, communications."""
+        member = await self.member(customer_id)
+        items: list[dict[str, Any]] = [
+            {"kind": "enrollment", "at": member["enrolled_at"], "tier": member.get("tier")}
+        ]
+        for p in await self.points.purchases_of(customer_id):
+            items.append(
+                {
+                    "kind": "purchase",
+                    "at": p["purchased_at"],
+                    "order_id": p["_id"],
+                    "total": p["total"],
+                    "currency": p.get("currency"),
+                }
+            )
+        for e in await self.points.entries_of(customer_id, None):
+            if e["kind"] != "earn":
+                items.append(
+                    {
+                        "kind": f"points-{e['kind']}",
+                        "at": e["at"],
+                        "points": e["points"],
+                        "reason": e.get("reason"),
+                        "order_id": e.get("order_id"),
+                    }
+                )
+        for change in member.get("tier_history", []):
+            items.append(
+                {
+                    "kind": "tier",
+                    "at": change["at"],
+                    "from": change["from"],
+                    "to": change["to"],
+                    "reason": change.get("reason"),
+                }
+            )
+        for c in await self.coupons.coupons_of(customer_id):
+            items.append(
+                {
+                    "kind": "coupon-issued",
+                    "at": c["issued_at"],
+                    "coupon": c["_id"],
+                    "name": c.get("name"),
+                }
+            )
+            if c.get("redeemed_at"):
+                items.append(
+                    {
+                        "kind": "coupon-redeemed",
+                        "at": c["redeemed_at"],
+                        "coupon": c["_id"],
+                        "order_id": c.get("order_id"),
+                    }
+                )
+        for sent in await self.engagement.latest(customer_id, "communication", 500):
+            items.append(
+                {
+                    "kind": "communication",
+                    "at": sent["at"],
+                    "channel": sent.get("channel"),
+                    "campaign": sent.get("campaign"),
+                }
+            )
+        if before is not None:
+            items = [i for i in items if i["at"] < before]
+        items.sort(key=lambda i: i["at"], reverse=True)
+        return items[:limit]
+
     @property
     def policy(self) -> domain.PointsPolicy:
         return domain.PointsPolicy(
