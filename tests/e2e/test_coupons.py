@@ -4,6 +4,7 @@ reservation during a checkout, expiry and cancellation in the Lapsed tab."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +50,9 @@ def code() -> str:
 async def test_quick_issue_then_redeem_once_and_the_tabs(gateway) -> None:
     cora = await member(gateway)
     promo = code()
-    created = await gateway.post("/api/coupons", json=promotion(promo, per_customer_limit=2))
+    created = await gateway.post(
+        "/api/coupons", json=promotion(promo, per_customer_limit=2, code_pattern="TEST-####-XXX")
+    )
     assert created.status_code == 201, created.text
     assert (await gateway.post("/api/coupons", json=promotion(promo))).status_code == 409
     bad = await gateway.post(
@@ -60,6 +63,9 @@ async def test_quick_issue_then_redeem_once_and_the_tabs(gateway) -> None:
     issued = await gateway.post(f"/api/members/{cora}/coupons", json={"coupon": promo})
     assert issued.status_code == 201, issued.text
     coupon = issued.json()
+    assert re.fullmatch(r"TEST-[2-9]{4}-[A-Z2-9]{3}", coupon["id"])
+    weak = await gateway.post("/api/coupons", json=promotion(code(), code_pattern="WEAK-XX"))
+    assert weak.status_code == 422
     assert coupon["tab"] == "active" and coupon["discount"] == {"kind": "percent", "value": "10"}
     view = (await gateway.get(f"/api/customers/{cora}/360")).json()
     assert [c["id"] for c in view["coupons"]["data"]["active"]] == [coupon["id"]]

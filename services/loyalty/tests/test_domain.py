@@ -195,6 +195,9 @@ def test_fixed_and_rolling_expiry() -> None:
         ledger, on(100), domain.PointsPolicy(expiry_days=90, rolling_expiry=True)
     )
     assert (rolling["active"], rolling["expired"]) == (60, 0)  # activity on day 80 kept them
+    year_end = domain.PointsPolicy(expiry_date=(12, 31))
+    assert domain.points_state(ledger, on(700), year_end)["active"] == 60  # until 2027-12-31
+    assert domain.points_state(ledger, on(730), year_end)["expired"] == 60
 
 
 def test_taking_back_spent_points_overdraws_until_new_points_pay_it_back() -> None:
@@ -245,3 +248,9 @@ def test_tier_points_count_purchases_in_the_window_only() -> None:
     assert domain.tier_points(ledger, on(-1)) == 800
     assert domain.next_tier("base", 800, TIERS) == {"tier": "silver", "points_needed": 200}
     assert domain.next_tier("gold", 0, TIERS) is None
+
+
+def test_coupon_codes_follow_their_pattern() -> None:
+    code = domain.coupon_code("WELCOME-####-XX", lambda seq: seq[0])
+    assert code == "WELCOME-2222-AA"
+    assert domain.random_positions("WELCOME-####-XX") == 6

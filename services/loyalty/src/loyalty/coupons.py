@@ -77,7 +77,9 @@ class CouponService:
         except domain.RuleBroken as exc:
             raise _problem(exc) from exc
         coupon = {
-            "_id": f"{code}-{secrets.token_hex(4).upper()}",
+            "_id": domain.coupon_code(
+                definition.get("code_pattern") or f"{code}-XXXXXXXX", secrets.choice
+            ),
             "definition": code,
             "name": definition["name"],
             "discount": definition["discount"],
@@ -90,8 +92,13 @@ class CouponService:
             ),
             "expires_at": definition["valid_to"],
         }
-        await self.store.insert(coupon)
-        return shown(coupon, now)
+        for _ in range(5):  # a clash of random codes is rare; draw again
+            if await self.store.insert(coupon):
+                return shown(coupon, now)
+            coupon["_id"] = domain.coupon_code(
+                definition.get("code_pattern") or f"{code}-XXXXXXXX", secrets.choice
+            )
+        raise Conflict(f"no free code left in the pattern of {code}", code="codes-exhausted")
 
     async def _coupon(self, customer_id: str, coupon_id: str) -> dict[str, Any]:
         found = await self.store.coupon(customer_id, coupon_id)

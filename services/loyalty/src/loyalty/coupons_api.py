@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic_core import PydanticCustomError
 from servicekit.auth import CurrentIdentity, require_role
 
+from loyalty import domain
 from loyalty.coupons import CouponService
 
 definitions = APIRouter(prefix="/coupons", tags=["coupons"])
@@ -48,6 +49,12 @@ class CouponDefinition(BaseModel):
     )
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     discount: Discount
+    code_pattern: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9#X-]{6,32}$")] | None = Field(
+        default=None,
+        description="Issued coupons' codes: # a digit, X a letter or digit, the rest as is "
+        "(at least 6 random positions); default <code>-XXXXXXXX",
+        examples=["WELCOME-####-XXXX"],
+    )
     valid_from: AwareDatetime
     valid_to: AwareDatetime
     delay_days: Annotated[int, Field(ge=0, le=365)] = Field(
@@ -62,6 +69,12 @@ class CouponDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> CouponDefinition:
+        if self.code_pattern and domain.random_positions(self.code_pattern) < 6:
+            raise PydanticCustomError(
+                "too_few_random",
+                "a code pattern needs at least 6 random positions (# or X)",
+                {"fields": ["code_pattern"]},
+            )
         if self.valid_to <= self.valid_from:
             raise PydanticCustomError(
                 "empty_window", "valid_to must be after valid_from", {"fields": ["valid_to"]}

@@ -207,6 +207,7 @@ class PointsPolicy:
     pending_days: int = 0  # earned points are locked this long (returns window)
     expiry_days: int = 365
     rolling_expiry: bool = False  # expire N days after the last activity instead of each lot
+    expiry_date: tuple[int, int] | None = None  # (month, day): expire then, the year after
 
 
 @dataclass
@@ -229,6 +230,17 @@ def points_state(
     debt = spent = 0
 
     def expiry(lot: _Lot, at: datetime) -> datetime:
+        if policy.expiry_date is not None:
+            month, day = policy.expiry_date
+            return lot.at.replace(
+                year=lot.at.year + 1,
+                month=month,
+                day=day,
+                hour=0,
+                minute=0,
+                second=0,
+                microsecond=0,
+            )
         if policy.rolling_expiry:
             last = max((e["at"] for e in ordered if e["at"] <= at), default=lot.at)
             return last + timedelta(days=policy.expiry_days)
@@ -329,3 +341,19 @@ def next_tier(current: str, points: int, thresholds: Mapping[str, int]) -> dict 
         return None
     above = ladder[here + 1]
     return {"tier": above, "points_needed": max(0, thresholds[above] - points)}
+
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
+
+
+def coupon_code(pattern: str, choose: Any) -> str:
+    """A coupon's code from its promotion's pattern: ``#`` a digit, ``X`` a letter or digit,
+    anything else as it is (``choose`` picks from a sequence, e.g. ``secrets.choice``)."""
+    return "".join(
+        choose("23456789") if c == "#" else choose(CODE_ALPHABET) if c == "X" else c
+        for c in pattern
+    )
+
+
+def random_positions(pattern: str) -> int:
+    return sum(1 for c in pattern if c in "#X")

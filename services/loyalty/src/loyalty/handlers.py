@@ -336,6 +336,14 @@ class LoyaltyService:
             pending_days=self.settings.points_pending_days,
             expiry_days=self.settings.points_expiry_days,
             rolling_expiry=self.settings.points_rolling_expiry,
+            expiry_date=(
+                (
+                    int(self.settings.points_expiry_date[:2]),
+                    int(self.settings.points_expiry_date[3:]),
+                )
+                if self.settings.points_expiry_date
+                else None
+            ),
         )
 
     async def points_summary(self, customer_id: str) -> dict[str, Any]:

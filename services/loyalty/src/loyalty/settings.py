@@ -40,3 +40,8 @@ class LoyaltySettings(ServiceSettings):
     )
     referral_reward_referrer: int = Field(default=100, ge=0, description="Points to the referrer")
     referral_reward_referred: int = Field(default=50, ge=0, description="Points to the referred")
+    points_expiry_date: str | None = Field(
+        default=None,
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="MM-DD: points expire on that date of the year after they were earned",
+    )

@@ -207,8 +207,12 @@ class CouponStore:
     async def all_definitions(self) -> list[dict[str, Any]]:
         return await self.definitions.find().sort("_id").to_list(None)
 
-    async def insert(self, coupon: dict[str, Any]) -> None:
-        await self.coupons.insert_one(coupon)
+    async def insert(self, coupon: dict[str, Any]) -> bool:
+        try:
+            await self.coupons.insert_one(coupon)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def coupon(self, customer_id: str, coupon_id: str) -> dict[str, Any] | None:
         return await self.coupons.find_one({"_id": coupon_id, "customer_id": customer_id})
