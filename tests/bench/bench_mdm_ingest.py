@@ -26,7 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
+from benchkit import publish, raw_consume
 from devstack.probes import partitions_of
 from devstack.servers import provide
 from devstack.services import Deployment, service_process, wait_ready
@@ -69,42 +70,6 @@ def mdm_record(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         ("content-type", b"application/json"),
     ]
     return code.encode(), json.dumps(data).encode(), headers
-
-
-async def produce(bootstrap: str, topic: str, events: int) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    began = time.perf_counter()
-    try:
-        for start in range(0, events, 5_000):
-            futures = []
-            for i in range(start, min(events, start + 5_000)):
-                key, value, headers = mdm_record(i)
-                futures.append(await producer.send(topic, value, key=key, headers=headers))
-            await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return events / (time.perf_counter() - began)
-
-
-async def raw_consume(bootstrap: str, topic: str, events: int) -> float:
-    partitions = await partitions_of(bootstrap, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        began, seen = time.perf_counter(), 0
-        while seen < events:
-            batch = await consumer.getmany(timeout_ms=500, max_records=2_000)
-            seen += sum(len(records) for records in batch.values())
-        return events / (time.perf_counter() - began)
-    finally:
-        await consumer.stop()
 
 
 async def raw_bulk_upsert(mongodb_url: str, database: str, events: int) -> float:
@@ -192,7 +157,7 @@ async def main() -> None:
         await create_topics(bootstrap, deployment.topic_prefix, partitions=args.partitions)
         topic = deployment.topic_prefix + "mdm.customers"
         print(f"{args.events} MDM upserts, {args.partitions} partitions, servers: {servers.origin}")
-        produced = await produce(bootstrap, topic, args.events)
+        produced = await publish(bootstrap, topic, args.events, mdm_record)
         print(f"produced (outside producer, not timed in the ratio): {produced:8.0f} /s")
         consume = await raw_consume(bootstrap, topic, args.events)
         print(f"raw consume:                                  {consume:8.0f} /s")

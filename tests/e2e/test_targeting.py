@@ -191,6 +191,9 @@ async def test_seed_000_missing_customer_is_explained_profiled_and_appears(
         return await in_list(gateway, plan_id, maria["id"])
 
     await eventually(listed, what="the profiled customer in the plan's list")
+    exported = await gateway.get(f"/api/plans/{plan_id}/customers.csv", headers=rep)
+    assert exported.status_code == 200 and exported.text.startswith("customer_id,mdm_code,name")
+    assert maria["id"] in exported.text and f"{seg}=a" in exported.text
     assert (await explained(gateway, plan_id, maria["id"]))["in_list"]
     view = (await gateway.get(f"/api/customers/{maria['id']}/360")).json()
     assert view["segments"]["data"]["segmentations"][seg]["segment"] == "a"

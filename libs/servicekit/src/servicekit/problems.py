@@ -83,6 +83,29 @@ class Invalid(Problem):
         return cls(f"invalid input: {fields}", errors=listed)
 
 
+def if_match_version(if_match: str | None, required: bool = True) -> int | None:
+    """The version an ``If-Match: "<version>"`` header names (a weak ``W/`` prefix is allowed):
+    428 without one when it is required, 400 when it is not a quoted number."""
+    if if_match is None:
+        if required:
+            raise Problem(
+                'send If-Match: "<version>" with the version you read (its ETag)',
+                status=428,
+                code="precondition-required",
+                title="Precondition required",
+                field="If-Match",
+            )
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(
+            f'If-Match must be a quoted version number such as "3", not {if_match!r}',
+            code="bad-if-match",
+            field="If-Match",
+        )
+    return int(value)
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     return JSONResponse(

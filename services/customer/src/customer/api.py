@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from servicekit.auth import CurrentIdentity, Identity
-from servicekit.problems import Forbidden, Problem
+from servicekit.problems import Forbidden, if_match_version
 
 from customer import export
 from customer.handlers import CustomerService
@@ -34,28 +34,6 @@ Customers = Annotated[CustomerService, Depends(service)]
 
 def etag(customer: Customer) -> str:
     return f'"{customer.version}"'
-
-
-def expected_version(if_match: str | None, required: bool) -> int | None:
-    """The version an ``If-Match: "<version>"`` header names (a weak ``W/`` prefix is allowed)."""
-    if if_match is None:
-        if required:
-            raise Problem(
-                'send If-Match: "<version>" with the version you read (its ETag)',
-                status=428,
-                code="precondition-required",
-                title="Precondition required",
-                field="If-Match",
-            )
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise Problem(
-            f'If-Match must be a quoted version number such as "3", not {if_match!r}',
-            code="bad-if-match",
-            field="If-Match",
-        )
-    return int(value)
 
 
 IfMatch = Annotated[str | None, Header(alias="if-match")]
@@ -138,7 +116,7 @@ async def edit_customer(
     response: Response,
     if_match: IfMatch = None,
 ) -> Customer:
-    version = expected_version(if_match, required=True)
+    version = if_match_version(if_match, required=True)
     assert version is not None
     return answer(await customers.edit(customer_id, patch, version, identity), response)
 
@@ -152,7 +130,7 @@ def _status_route(path: str, status: CustomerStatus, summary: str) -> None:
         response: Response,
         if_match: IfMatch = None,
     ) -> Customer:
-        version = expected_version(if_match, required=False)
+        version = if_match_version(if_match, required=False)
         customer = await customers.set_status(customer_id, status, identity, version)
         return answer(customer, response)
 

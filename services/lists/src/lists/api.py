@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from contracts.customers import Brick
@@ -14,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from pydantic_core import PydanticCustomError
 from servicekit.auth import CurrentIdentity, require_role
 
+from lists.export import csv_response
 from lists.handlers import ListsService
 
 teams = APIRouter(prefix="/teams", tags=["teams"])
@@ -225,15 +223,6 @@ async def snapshot(
 EXPORT_COLUMNS = ("customer_id", "mdm_code", "name", "kind", "bricks", "segments", "since")
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        value = " ".join(map(str, value))
-    elif isinstance(value, dict):
-        value = " ".join(f"{k}={v}" for k, v in value.items() if v is not None)
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas in sheets
-
-
 @plans.get("/{plan_id}/customers.csv", response_class=StreamingResponse)
 async def export_customers(
     plan_id: str,
@@ -246,27 +235,10 @@ async def export_customers(
     filters = _filters(segmentation, segment, brick)
     await lists.plan(plan_id, identity)
 
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        cursor: str | None = None
-        while True:
-            page = await lists.members(plan_id, identity, filters, cursor, 500)
-            for item in page["items"]:
-                writer.writerow([_cell(item.get(c)) for c in EXPORT_COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+    async def pages(cursor: str | None) -> dict[str, Any]:
+        return await lists.members(plan_id, identity, filters, cursor, 500)
 
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{plan_id}.csv"'},
-    )
+    return csv_response(pages, EXPORT_COLUMNS, f"{plan_id}.csv")
 
 
 @plans.get("/{plan_id}/explain/{customer_id}")

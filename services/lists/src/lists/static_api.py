@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentIdentity
-from servicekit.problems import Problem
+from servicekit.problems import if_match_version
 
 from lists.api import Lists as Plans
+from lists.export import csv_response
 from lists.static_lists import StaticListService
 
 router = APIRouter(prefix="/lists", tags=["static lists and groups"])
@@ -137,17 +135,10 @@ async def change_list(
     identity: CurrentIdentity,
     if_match: Annotated[str | None, Header(alias="if-match")] = None,
 ) -> dict[str, Any]:
-    version = (if_match or "").strip().removeprefix("W/").strip('"')
-    if not version.isdigit():
-        raise Problem(
-            'send If-Match: "<version>"',
-            status=428,
-            code="precondition-required",
-            title="Precondition required",
-            field="If-Match",
-        )
+    version = if_match_version(if_match)
+    assert version is not None
     fields = body.model_dump(mode="json", exclude_unset=True)
-    return shown(await lists.change(list_id, int(version), fields, identity))
+    return shown(await lists.change(list_id, version, fields, identity))
 
 
 @router.delete("/{list_id}", status_code=204)
@@ -176,34 +167,10 @@ async def export_customers(
 ) -> StreamingResponse:
     await lists.get(list_id)
 
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["customer_id", "mdm_code", "name"])
-        cursor = None
-        while True:
-            page = await lists.members(list_id, False, cursor, 500)
-            for item in page["items"]:
-                name = item["name"] or ""
-                writer.writerow(
-                    [
-                        item["customer_id"],
-                        item["mdm_code"] or "",
-                        "'" + name if name[:1] in "=+-@" and name else name,
-                    ]
-                )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+    async def pages(cursor: str | None) -> dict[str, Any]:
+        return await lists.members(list_id, False, cursor, 500)
 
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{list_id}.csv"'},
-    )
+    return csv_response(pages, ("customer_id", "mdm_code", "name"), f"{list_id}.csv")
 
 
 @router.get("/{list_id}/customer-ids")

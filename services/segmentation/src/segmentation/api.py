@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentIdentity, require_role
-from servicekit.problems import Problem
+from servicekit.problems import if_match_version
 
 from segmentation.domain.segmentations import Code, ProfileValue, SegmentationDefinition
 from segmentation.handlers import SegmentationService, view
@@ -30,19 +30,6 @@ def shown(doc: dict[str, Any]) -> dict[str, Any]:
         "changed_by": doc.get("changed_by"),
         "changed_at": doc.get("changed_at"),
     }
-
-
-def _version(if_match: str | None) -> int:
-    value = (if_match or "").strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise Problem(
-            'send If-Match: "<version>" with the version you read',
-            status=428,
-            code="precondition-required",
-            title="Precondition required",
-            field="If-Match",
-        )
-    return int(value)
 
 
 @segmentations.post("", status_code=201)
@@ -95,7 +82,7 @@ async def redefine(
 ) -> dict[str, Any]:
     """Change dimensions or rules: a new rule version, and a recompute of every customer."""
     require_role(identity, "manager", "admin")
-    doc, job = await segmentation.redefine(code, body, _version(if_match), identity)
+    doc, job = await segmentation.redefine(code, body, if_match_version(if_match), identity)
     response.headers["ETag"] = f'"{doc["version"]}"'
     return {"segmentation": shown(doc), "recompute": job}
 
