@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from cloudevents.core.bindings.kafka import to_binary_event
 from cloudevents.core.v1.event import CloudEvent
-from devstack.probes import eventually
+from devstack.probes import eventually, header, read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
 
@@ -94,6 +94,13 @@ async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
         return summary if summary["points_balance"] > 0 else None
 
     summary = await eventually(earned, what="points from the purchase event")
+    dead = await read_topic(
+        platform.deployment.servers.kafka_bootstrap_servers,
+        platform.topic("commerce.purchases.dlt"),
+        until=lambda records: any(r.key == b"x" for r in records),
+    )
+    poison = next(r for r in dead if r.key == b"x")
+    assert "lines" in (header(poison, "dlt_reason") or "")
     assert summary["points_balance"] == 102  # 102.40 EUR at 1 point per unit, rounded down
     metrics = summary["metrics"]
     assert (metrics["lifetime_spend"], metrics["orders"]) == ("102.40", 1)
