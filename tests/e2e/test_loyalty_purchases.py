@@ -121,6 +121,17 @@ async def test_a_purchase_event_earns_points_once_and_shows_in_the_360_view(
         },
     )
     assert again.status_code == 200, again.text
+    stray = await gateway.post(
+        "/api/purchases",
+        json={
+            "order_id": "O-x",
+            "customer_id": lia["id"],
+            "lines": lines,
+            "purchased_at": "2026-11-20T10:30:00Z",
+            "discount_code": "X",
+        },
+    )
+    assert stray.status_code == 422 and stray.json()["errors"][0]["field"] == "discount_code"
     assert (await gateway.get(f"/api/members/{lia['id']}")).json()["points_balance"] == 102
 
     # Adjustments: bounded, never below zero, recorded with the actor

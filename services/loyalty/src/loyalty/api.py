@@ -187,9 +187,15 @@ async def redeem(
     return {**shown(entry, "id"), "points_balance": await loyalty.balance(customer_id)}
 
 
+class PurchaseInput(PurchaseMade):
+    """A purchase as the API takes it: the event's fields, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @purchases.post("", status_code=201)
 async def record_purchase(
-    body: PurchaseMade, loyalty: Loyalty, identity: CurrentIdentity, response: Response
+    body: PurchaseInput, loyalty: Loyalty, identity: CurrentIdentity, response: Response
 ) -> dict[str, Any]:
     """Record an order (as the commerce topic does); a repeated order id is answered with the
     order recorded first (200), and earns nothing again."""
