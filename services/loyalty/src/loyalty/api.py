@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from servicekit.auth import CurrentIdentity, require_role
 from servicekit.problems import NotFound
 
+from loyalty.coupons import coupon_tabs
 from loyalty.handlers import LoyaltyService
 
 members = APIRouter(prefix="/members", tags=["members"])
@@ -40,24 +41,18 @@ async def get_member(customer_id: str, loyalty: Loyalty, identity: CurrentIdenti
 
 @members.get("/{customer_id}/view")
 async def view_part(
-    customer_id: str, request: Request, loyalty: Loyalty, identity: CurrentIdentity
+    customer_id: str, loyalty: Loyalty, identity: CurrentIdentity
 ) -> dict[str, Any]:
     """Member summary, latest purchases and coupons by tab in one answer (the Customer 360's
     part)."""
-    summary = await loyalty.summary(customer_id)
-    purchases = await loyalty.points.purchases_of(customer_id, 10)
+    history = await loyalty.history(customer_id)
     return {
-        "member": shown(summary, "customer_id"),
-        "purchases": {"items": [shown(p, "order_id") for p in purchases]},
-        "coupons": await request.app.state.coupons.tabs(customer_id),
-        "referrals": await loyalty.referrals.summary(customer_id),
-        "timeline": {"items": await loyalty.timeline(customer_id, 20, None)},
-        "communications": {
-            "items": [
-                shown(c, "id")
-                for c in await loyalty.engagement.latest(customer_id, "communication", 20)
-            ]
-        },
+        "member": shown(loyalty.summary_of(history), "customer_id"),
+        "purchases": {"items": [shown(p, "order_id") for p in history.purchases[:10]]},
+        "coupons": coupon_tabs(history.coupons),
+        "referrals": await loyalty.referrals.summary(history.member, history.entries),
+        "timeline": {"items": loyalty.timeline_of(history, 20, None)},
+        "communications": {"items": [shown(c, "id") for c in history.communications[:20]]},
     }
 
 
@@ -70,7 +65,7 @@ async def timeline(
     before: Annotated[datetime | None, Query(description="Only entries before this time")] = None,
 ) -> dict[str, Any]:
     """The member's loyalty history, newest first; page on with ``before``."""
-    return {"items": await loyalty.timeline(customer_id, limit, before)}
+    return {"items": loyalty.timeline_of(await loyalty.history(customer_id), limit, before)}
 
 
 @members.get("/{customer_id}/communications")
@@ -150,7 +145,8 @@ class ReferredBy(BaseModel):
 async def referrals(customer_id: str, loyalty: Loyalty, identity: CurrentIdentity) -> dict:
     """The member's referral code, the referrals made (with their status) and the points
     they earned."""
-    return await loyalty.referrals.summary(customer_id)
+    history = await loyalty.history(customer_id)
+    return await loyalty.referrals.summary(history.member, history.entries)
 
 
 @members.post("/{customer_id}/referrals", status_code=201)

@@ -5,6 +5,7 @@ a customer's coupons fall in the Active, Applied and Lapsed tabs."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,20 @@ def shown(coupon: dict[str, Any], now: datetime) -> dict[str, Any]:
         **{k: v for k, v in coupon.items() if k != "_id"},
         "tab": domain.coupon_tab(coupon, now),
     }
+
+
+def coupon_tabs(coupons: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Coupons by tab: active, applied, lapsed (as of now)."""
+    now = datetime.now(UTC)
+    tabs: dict[str, list[dict[str, Any]]] = {
+        domain.ACTIVE: [],
+        domain.APPLIED: [],
+        domain.LAPSED: [],
+    }
+    for coupon in coupons:
+        item = shown(coupon, now)
+        tabs[item["tab"]].append(item)
+    return tabs
 
 
 @dataclass
@@ -109,16 +124,7 @@ class CouponService:
         return found
 
     async def tabs(self, customer_id: str) -> dict[str, list[dict[str, Any]]]:
-        now = datetime.now(UTC)
-        tabs: dict[str, list[dict[str, Any]]] = {
-            domain.ACTIVE: [],
-            domain.APPLIED: [],
-            domain.LAPSED: [],
-        }
-        for coupon in await self.store.coupons_of(customer_id):
-            item = shown(coupon, now)
-            tabs[item["tab"]].append(item)
-        return tabs
+        return coupon_tabs(await self.store.coupons_of(customer_id))
 
     async def reserve(self, customer_id: str, coupon_id: str, checkout: str) -> dict[str, Any]:
         """Hold the coupon for a checkout; another checkout cannot take it meanwhile."""

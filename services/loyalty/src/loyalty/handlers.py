@@ -3,8 +3,9 @@ they earn, adjustments and purchase transfers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,22 @@ from loyalty.settings import LoyaltySettings
 from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
+
+
+TIMELINE_COMMUNICATIONS = 500
+
+
+@dataclass(frozen=True)
+class MemberHistory:
+    """A member with their purchases and ledger (newest first), coupons, communications sent
+    and last NPS answer."""
+
+    member: dict[str, Any]
+    purchases: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    coupons: list[dict[str, Any]]
+    communications: list[dict[str, Any]]
+    last_nps: dict[str, Any] | None
 
 
 def _problem(exc: domain.RuleBroken) -> Problem:
@@ -183,9 +200,9 @@ class LoyaltyService:
 
     # --- tiers
 
-    async def _tier_points(self, customer_id: str) -> int:
+    def _tier_points(self, entries: Sequence[Mapping[str, Any]]) -> int:
         since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
-        return domain.tier_points(await self.points.entries_of(customer_id, None), since)
+        return domain.tier_points(entries, since)
 
     async def assess_tiers(self, customer_ids: Sequence[str], downgrade: bool) -> int:
         """Move members to the tier their tier points qualify for: up at once (after a
@@ -195,7 +212,7 @@ class LoyaltyService:
         for cid, member in members.items():
             if member["status"] != "active":
                 continue
-            points = await self._tier_points(cid)
+            points = self._tier_points(await self.points.entries_of(cid, None))
             tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
             if tier != member["tier"]:
                 change = {
@@ -242,63 +259,78 @@ class LoyaltyService:
         await self.store.set_tier(customer_id, tier, change)
         return await self.summary(customer_id)
 
-    async def summary(self, customer_id: str) -> dict[str, Any]:
+    async def history(self, customer_id: str) -> MemberHistory:
+        """Everything the member's views derive from, each read once."""
         member = await self.member(customer_id)
-        purchases = await self.points.purchases_of(customer_id)
-        nps = await self.engagement.latest(customer_id, "nps", 1)
-        points = await self._tier_points(customer_id)
+        purchases, entries, coupons, sent, nps = await asyncio.gather(
+            self.points.purchases_of(customer_id),
+            self.points.entries_of(customer_id, None),
+            self.coupons.coupons_of(customer_id),
+            self.engagement.latest(customer_id, "communication", TIMELINE_COMMUNICATIONS),
+            self.engagement.latest(customer_id, "nps", 1),
+        )
+        return MemberHistory(member, purchases, entries, coupons, sent, nps[0] if nps else None)
+
+    def summary_of(self, history: MemberHistory) -> dict[str, Any]:
+        """Status, tier and tier points, points by state, purchase metrics and last NPS."""
+        member, nps = history.member, history.last_nps
+        points = self._tier_points(history.entries)
         return {
             **member,
             "tier_points": points,
             "next_tier": domain.next_tier(member["tier"], points, self.settings.tiers),
-            **await self.points_summary(customer_id),
+            **self._points_summary(history.entries),
             "metrics": {
-                **domain.metrics(purchases),
-                "last_nps": {k: nps[0].get(k) for k in ("nps", "comment", "at")} if nps else None,
+                **domain.metrics(history.purchases),
+                "last_nps": {k: nps.get(k) for k in ("nps", "comment", "at")} if nps else None,
             },
         }
 
-    async def timeline(
-        self, customer_id: str, limit: int, before: datetime | None
+    async def summary(self, customer_id: str) -> dict[str, Any]:
+        return self.summary_of(await self.history(customer_id))
+
+    @staticmethod
+    def timeline_of(
+        history: MemberHistory, limit: int, before: datetime | None
     ) -> list[dict[str, Any]]:
         """The member's loyalty history, newest first: enrollment, purchases (and returns),
         points other than those purchases earned, tier changes, coupons, communications."""
-        member = await self.member(customer_id)
+        member = history.member
         items: list[dict[str, Any]] = [
             {"kind": "enrollment", "at": member["enrolled_at"], "tier": member.get("tier")}
         ]
-        for p in await self.points.purchases_of(customer_id):
-            items.append(
-                {
-                    "kind": "purchase",
-                    "at": p["purchased_at"],
-                    "order_id": p["_id"],
-                    "total": p["total"],
-                    "currency": p.get("currency"),
-                }
-            )
-        for e in await self.points.entries_of(customer_id, None):
-            if e["kind"] != "earn":
-                items.append(
-                    {
-                        "kind": f"points-{e['kind']}",
-                        "at": e["at"],
-                        "points": e["points"],
-                        "reason": e.get("reason"),
-                        "order_id": e.get("order_id"),
-                    }
-                )
-        for change in member.get("tier_history", []):
-            items.append(
-                {
-                    "kind": "tier",
-                    "at": change["at"],
-                    "from": change["from"],
-                    "to": change["to"],
-                    "reason": change.get("reason"),
-                }
-            )
-        for c in await self.coupons.coupons_of(customer_id):
+        items += [
+            {
+                "kind": "purchase",
+                "at": p["purchased_at"],
+                "order_id": p["_id"],
+                "total": p["total"],
+                "currency": p.get("currency"),
+            }
+            for p in history.purchases
+        ]
+        items += [
+            {
+                "kind": f"points-{e['kind']}",
+                "at": e["at"],
+                "points": e["points"],
+                "reason": e.get("reason"),
+                "order_id": e.get("order_id"),
+            }
+            for e in history.entries
+            if e["kind"] != "earn"
+        ]
+        items += [
+            {
+                "kind": "tier",
+                "at": change["at"],
+                "from": change["from"],
+                "to": change["to"],
+                "reason": change.get("reason"),
+            }
+            for change in member.get("tier_history", [])
+        ]
+        for c in history.coupons:
             items.append(
                 {
                     "kind": "coupon-issued",
@@ -316,15 +348,15 @@ class LoyaltyService:
                         "order_id": c.get("order_id"),
                     }
                 )
-        for sent in await self.engagement.latest(customer_id, "communication", 500):
-            items.append(
-                {
-                    "kind": "communication",
-                    "at": sent["at"],
-                    "channel": sent.get("channel"),
-                    "campaign": sent.get("campaign"),
-                }
-            )
+        items += [
+            {
+                "kind": "communication",
+                "at": sent["at"],
+                "channel": sent.get("channel"),
+                "campaign": sent.get("campaign"),
+            }
+            for sent in history.communications
+        ]
         if before is not None:
             items = [i for i in items if i["at"] < before]
         items.sort(key=lambda i: i["at"], reverse=True)
@@ -346,14 +378,14 @@ class LoyaltyService:
             ),
         )
 
-    async def points_summary(self, customer_id: str) -> dict[str, Any]:
+    def _points_summary(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The spendable balance and the points by state, replayed from the ledger."""
-        entries = await self.points.entries_of(customer_id, None)
         state = domain.points_state(entries, datetime.now(UTC), self.policy)
         return {"points_balance": state["active"], "points": state}
 
     async def balance(self, customer_id: str) -> int:
-        return int((await self.points_summary(customer_id))["points_balance"])
+        entries = await self.points.entries_of(customer_id, None)
+        return int(self._points_summary(entries)["points_balance"])
 
     async def redeem(
         self, customer_id: str, points: int, order_id: str | None, identity: Identity

@@ -6,7 +6,7 @@ twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -132,15 +132,14 @@ class ReferralService:
                 )
         await self.points.add_entries(entries)
 
-    async def summary(self, customer_id: str) -> dict[str, Any]:
-        member = await self._member(customer_id)
-        made = await self.store.of_referrer(customer_id)
+    async def summary(
+        self, member: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The member's code, the referrals they made and the points these earned them
+        (``entries``: the member's ledger)."""
+        made = await self.store.of_referrer(member["_id"])
         earned = sum(
-            e["points"]
-            for e in await self.points.entries_of(customer_id, None)
-            if e["kind"] == "referral"
-            and e["_id"].endswith(f":{customer_id}")
-            and not e["_id"].startswith(f"referral:member:{customer_id}:")
+            e["points"] for e in entries if e["kind"] == "referral" and e.get("role") == "referrer"
         )
         return {
             "referral_code": member["referral_code"],
