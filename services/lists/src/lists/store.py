@@ -15,9 +15,11 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.outbox import FIELD as OUTBOX
+from servicekit.tombstones import COLLECTION as TOMBSTONES
+from servicekit.tombstones import Tombstones
 
 TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
-MEMBERSHIPS, SNAPSHOTS, ERASURES = "memberships", "snapshots", "erasures"
+MEMBERSHIPS, SNAPSHOTS = "memberships", "snapshots"
 STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
@@ -33,7 +35,7 @@ class ListsStore:
         self.segmentations = db[SEGMENTATIONS]
         self.memberships = db[MEMBERSHIPS]
         self.snapshots = db[SNAPSHOTS]
-        self.erasures = db[ERASURES]
+        self.tombstones = Tombstones(db[TOMBSTONES])
         self.static_entries = db[LIST_ENTRIES]  # static lists' entries (StaticListStore)
 
     async def create_indexes(self) -> None:
@@ -132,23 +134,18 @@ class ListsStore:
         return {d["_id"]: d["level"] async for d in self.segmentations.find({}, {"level": 1})}
 
     async def erase(self, customer_ids: Sequence[str]) -> None:
+        """Tombstones first, then the data: a crash in between is finished by redelivery."""
         if not customer_ids:
             return
         ids = list(customer_ids)
-        await self.erasures.bulk_write(
-            [UpdateOne({"_id": cid}, {"$setOnInsert": {}}, upsert=True) for cid in ids],
-            ordered=False,
-        )
+        await self.tombstones.add(ids)
         await self.customers.delete_many({"_id": {"$in": ids}})
         await self.memberships.delete_many({"customer_id": {"$in": ids}})
         await self.snapshots.delete_many({"customer_id": {"$in": ids}})
         await self.static_entries.delete_many({"customer_id": {"$in": ids}})
 
     async def erased(self, customer_ids: Sequence[str]) -> set[str]:
-        if not customer_ids:
-            return set()
-        cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        return await self.tombstones.among(customer_ids)
 
     # --- memberships
 

@@ -10,15 +10,16 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.outbox import FIELD as OUTBOX
+from servicekit.tombstones import COLLECTION as TOMBSTONES
+from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
-ERASURES = "erasures"  # ids of erased customers: a replayed registration must not re-enroll
 
 
 class LoyaltyStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.members = db[MEMBERS]
-        self.erasures = db[ERASURES]
+        self.tombstones = Tombstones(db[TOMBSTONES])
 
     async def create_indexes(self) -> None:
         await self.members.create_index(
@@ -79,20 +80,14 @@ class LoyaltyStore:
         )
 
     async def erase(self, customer_ids: Sequence[str]) -> None:
-        """Tombstones first, then the members: a crash in between is finished by redelivery."""
+        """Tombstones first, then the data: a crash in between is finished by redelivery."""
         if not customer_ids:
             return
-        await self.erasures.bulk_write(
-            [UpdateOne({"_id": cid}, {"$setOnInsert": {}}, upsert=True) for cid in customer_ids],
-            ordered=False,
-        )
+        await self.tombstones.add(customer_ids)
         await self.members.delete_many({"_id": {"$in": list(customer_ids)}})
 
     async def erased(self, customer_ids: Sequence[str]) -> set[str]:
-        if not customer_ids:
-            return set()
-        cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        return await self.tombstones.among(customer_ids)
 
 
 PURCHASES, LEDGER = "purchases", "ledger"

@@ -15,12 +15,13 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit.outbox import FIELD as OUTBOX
+from servicekit.tombstones import COLLECTION as TOMBSTONES
+from servicekit.tombstones import Tombstones
 
 SEGMENTATIONS = "segmentations"
 CUSTOMERS = "customers"
 VERSIONS = "segmentation_versions"
 RECOMPUTES = "recomputes"
-ERASURES = "erasures"
 # Where a rule's sources live in a customers document (profile: under the segmentation's code).
 CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
 
@@ -35,7 +36,7 @@ class SegmentationStore:
         self.versions = db[VERSIONS]
         self.customers = db[CUSTOMERS]
         self.recomputes = db[RECOMPUTES]
-        self.erasures = db[ERASURES]
+        self.tombstones = Tombstones(db[TOMBSTONES])
 
     async def create_indexes(self) -> None:
         await self.recomputes.create_index([("state", ASCENDING)], name="state")
@@ -134,19 +135,14 @@ class SegmentationStore:
         return set(wanted) - landed
 
     async def erase(self, customer_ids: Sequence[str]) -> None:
+        """Tombstones first, then the data: a crash in between is finished by redelivery."""
         if not customer_ids:
             return
-        await self.erasures.bulk_write(
-            [UpdateOne({"_id": cid}, {"$setOnInsert": {}}, upsert=True) for cid in customer_ids],
-            ordered=False,
-        )
+        await self.tombstones.add(customer_ids)
         await self.customers.delete_many({"_id": {"$in": list(customer_ids)}})
 
     async def erased(self, customer_ids: Sequence[str]) -> set[str]:
-        if not customer_ids:
-            return set()
-        cursor = self.erasures.find({"_id": {"$in": list(customer_ids)}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        return await self.tombstones.among(customer_ids)
 
     async def count(self, query: Mapping[str, Any]) -> int:
         return await self.customers.count_documents(query)
