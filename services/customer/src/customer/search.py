@@ -15,7 +15,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.customers import CustomerSearch
@@ -61,6 +61,27 @@ SORT_PATHS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "mdm_code": "mdm_code",
+}
+# search keys with an index of their own (see CustomerStore.create_indexes)
+INDEXED_KEYS = (
+    "last_name",
+    "first_name",
+    "organization",
+    "names",
+    "email",
+    "phones",
+    "words",
+    "lines",
+    "cities",
+    "postal_codes",
+    "alt_customer_id",
+)
+# The lowest value of each sort path's type: ``{"$gte": floor}`` selects the records that have
+# a value as one index range (``{"$ne": None}`` would read the whole index).
+SORT_FLOORS: dict[str, Any] = {
+    **{path: "" for key, path in SORT_PATHS.items() if key not in ("created_at", "updated_at")},
+    "created_at": datetime.min.replace(tzinfo=UTC),
+    "updated_at": datetime.min.replace(tzinfo=UTC),
 }
 _WORD = re.compile(r"[\w@.+-]+")
 
@@ -174,7 +195,12 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
         beyond = "$gt" if direction == 1 else "$lt"
         if after_value is None:
             # documents without the sort value come first ascending (last descending)
-            later = {"$or": [{path: {"$ne": None}}, {path: None, "_id": {"$gt": after_id}}]}
+            later = {
+                "$or": [
+                    {path: {"$gte": SORT_FLOORS[path]}},
+                    {path: None, "_id": {"$gt": after_id}},
+                ]
+            }
             if direction == -1:
                 later = {path: None, "_id": {"$gt": after_id}}
         else:
