@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -108,7 +107,7 @@ async def find_lists(
     lists with a name (``name``, regardless of case)."""
     query: dict[str, Any] = {}
     if name:
-        query["name"] = {"$regex": f"^{re.escape(name.strip())}$", "$options": "i"}
+        query.update(lists.store.name_query(name))
     if customer_id:
         query["_id"] = {"$in": await lists.store.lists_of(customer_id)}
     if team:
