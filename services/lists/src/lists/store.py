@@ -108,7 +108,7 @@ class ListsStore:
         """Every known customer, in batches, from one cursor (a query per batch would rescan
         the collection on servers that cannot range-scan the id index)."""
         docs: list[dict[str, Any]] = []
-        async for doc in self.customers.find({}, batch_size=batch):
+        async for doc in self.customers.find({}, batch_size=batch, hint=NATURAL):
             docs.append(doc)
             if len(docs) == batch:
                 yield docs
