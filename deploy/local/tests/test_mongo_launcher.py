@@ -34,6 +34,7 @@ async def test_acknowledged_writes_survive_a_kill_of_the_server(tmp_path: Path) 
     client: AsyncMongoClient = AsyncMongoClient(server.url)
     try:
         docs = client.durable.docs
+        await docs.create_index([("version", ASCENDING)])
         for i in range(200):
             await docs.insert_one({"_id": i, "version": 1})
         for i in range(0, 200, 2):
@@ -49,6 +50,12 @@ async def test_acknowledged_writes_survive_a_kill_of_the_server(tmp_path: Path) 
         docs = client.durable.docs
         assert await docs.count_documents({}) == 700
         assert await docs.count_documents({"version": 2}) == 100
+        # the secondary index was committed with the data: it answers, and no query scanned
+        await client.admin.command({"cdpScans": 1, "reset": True})
+        assert len(await docs.find({"version": 1}).to_list()) == 100
+        assert await docs.count_documents({"version": {"$gte": 1}}) == 200
+        scans = (await client.admin.command({"cdpScans": 1}))["scans"]
+        assert [s for s in scans if not s["deliberate"]] == []
     finally:
         await client.close()
         again.process.stop()
