@@ -5,8 +5,8 @@ encoded events onto the document's ``outbox`` array. Right after the write the r
 them and pulls them off again. A crash in between leaves them in the document, where the sweep
 finds and publishes them: at start-up (everything a crashed predecessor left), after a failed
 delivery in this process, and now and then for replicas that crashed and never came back. The
-sweep finds them by a sparse index on the first entry's time (``outbox_pending``, which the relay
-creates), so it reads the few documents with pending entries, not the collection. Sweeps after
+sweep finds them by a sparse multikey index on the entries' times (``outbox_pending``, which the
+relay creates), so it reads the few documents with pending entries, not the collection. Sweeps after
 start-up take only entries older than the check interval, so they do not race the writer that is
 publishing them right now. Events may still be published twice (a crash after the publish,
 before the clear); every event carries its aggregate's version or id and consumers apply each
@@ -33,7 +33,7 @@ from servicekit.logging import get_logger
 from servicekit.messaging import OutgoingRecord, Publisher
 
 FIELD = "outbox"
-PENDING = f"{FIELD}.0.at"  # the oldest pending entry's time; absent when the outbox is empty
+PENDING = f"{FIELD}.at"  # the pending entries' times; absent when the outbox is empty
 log = get_logger(__name__)
 
 
@@ -104,7 +104,9 @@ class OutboxRelay:
             raise
 
     async def create_index(self) -> None:
-        """The index the sweep reads (sparse: documents with an empty outbox are not in it)."""
+        """The index the sweep reads (sparse: documents with an empty outbox are not in it). A
+        document qualifies when any entry is older than the cutoff; entries are pushed in time
+        order, so that is its first."""
         await self._collection.create_index(
             [(PENDING, ASCENDING)], name="outbox_pending", sparse=True
         )
