@@ -286,7 +286,8 @@ class InteractionStore:
         ids = [
             d["_id"] async for d in self.interactions.find({"customer_id": customer_id}, {"_id": 1})
         ]
-        await self.blobs.delete_many({"_id": {"$in": ids}})
+        if ids:
+            await self.blobs.delete_many({"_id": {"$in": ids}})
         await self.interactions.delete_many({"customer_id": customer_id})
 
     async def trait_catalogue(self) -> list[dict[str, Any]]:
