@@ -190,6 +190,8 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
 
     path = SORT_PATHS[criteria.sort]
     direction = 1 if criteria.order == "asc" else -1
+    # Ties are broken by id in the same direction, so that an index on (sort value, _id) gives
+    # either order read forwards or backwards (a mixed-direction sort would be sorted in memory).
     if criteria.cursor is not None:
         after_value, after_id = _decode_cursor(criteria.cursor)
         beyond = "$gt" if direction == 1 else "$lt"
@@ -198,23 +200,23 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
             later = {
                 "$or": [
                     {path: {"$gte": SORT_FLOORS[path]}},
-                    {path: None, "_id": {"$gt": after_id}},
+                    {path: None, "_id": {beyond: after_id}},
                 ]
             }
             if direction == -1:
-                later = {path: None, "_id": {"$gt": after_id}}
+                later = {path: None, "_id": {beyond: after_id}}
         else:
             later = {
                 "$or": [
                     {path: {beyond: after_value}},
-                    {path: after_value, "_id": {"$gt": after_id}},
+                    {path: after_value, "_id": {beyond: after_id}},
                 ]
             }
             if direction == -1:
                 later["$or"].append({path: None})
         clauses.append(later)
     query: dict[str, Any] = {"$and": clauses} if clauses else {}
-    return query, [(path, direction), ("_id", 1)]
+    return query, [(path, direction), ("_id", direction)]
 
 
 def next_cursor(page: list[dict[str, Any]], criteria: CustomerSearch, more: bool) -> str | None:
