@@ -53,7 +53,9 @@ DB = "{db}"
 
 
 def people(servers):
-    return MongoClient(servers.mongodb_url)[DB].people
+    collection = MongoClient(servers.mongodb_url)[DB].people
+    collection.update_one({{"_id": 1}}, {{"$set": {{"colour": "red"}}}}, upsert=True)
+    return collection
 
 
 def test_an_unindexed_query(servers):
