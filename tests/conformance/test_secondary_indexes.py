@@ -213,6 +213,7 @@ async def test_index_answers_equal_full_scan_answers(mongo_db: AsyncDatabase) ->
     await _compare(mongo_db, indexed, plain)
 
 
+@pytest.mark.allow_scans("the count after drop_index scans on purpose")
 async def test_an_index_added_to_existing_documents_is_built_from_them(
     mongo_db: AsyncDatabase,
 ) -> None:

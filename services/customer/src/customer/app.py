@@ -36,6 +36,7 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
         await store.create_indexes()
         await interaction_store.create_indexes()
         await searches.create_indexes()
+        await importer.jobs.create_indexes()
         await importer.jobs.interrupted()
 
     app = create_app(

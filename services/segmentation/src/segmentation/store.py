@@ -24,6 +24,7 @@ VERSIONS = "segmentation_versions"
 RECOMPUTES = "recomputes"
 # Where a rule's sources live in a customers document (profile: under the segmentation's code).
 CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
+NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
 
 
 def profile_path(code: str) -> str:
@@ -90,12 +91,14 @@ class SegmentationStore:
         self, after: str | None, batch: int, query: Mapping[str, Any] | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every customer (matching ``query``) after ``after`` in id order, in batches, from
-        one cursor."""
+        one cursor. A job over the whole collection by nature (``query`` is rules compiled, any
+        field), so it reads it deliberately (``$natural``)."""
         clauses = [dict(query)] if query else []
         if after is not None:
             clauses.append({"_id": {"$gt": after}})
         found = {"$and": clauses} if clauses else {}
-        cursor = self.customers.find(found, {OUTBOX: 0}, batch_size=batch).sort("_id")
+        cursor = self.customers.find(found, {OUTBOX: 0}, batch_size=batch, hint=NATURAL)
+        cursor = cursor.sort("_id")
         docs: list[dict[str, Any]] = []
         async for doc in cursor:
             docs.append(doc)
@@ -145,7 +148,9 @@ class SegmentationStore:
         return await self.tombstones.among(customer_ids)
 
     async def count(self, query: Mapping[str, Any]) -> int:
-        return await self.customers.count_documents(query)
+        """Customers matching segment rules compiled to a query: rules may name any field with
+        any operator, so this reads the whole collection, deliberately (``$natural``)."""
+        return await self.customers.count_documents(query, hint=NATURAL)
 
     # --- recompute jobs
 
