@@ -78,6 +78,8 @@ INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
     ([("name", ASCENDING)], {}),
     ([("status", ASCENDING), ("n", DESCENDING)], {}),
     ([("code", ASCENDING)], {"sparse": True}),
+    ([("addresses.brick", ASCENDING), ("name", ASCENDING)], {}),  # multikey, then a sort key
+    ([("tags", ASCENDING), ("at", ASCENDING)], {}),
 ]
 
 # (filter, sort, skip, limit, served by an index on the dev launcher)
@@ -107,6 +109,10 @@ QUERIES: list[tuple[dict[str, Any], list[tuple[str, int]] | None, int, int, bool
     ({"addresses.brick": "B1"}, None, 0, 0, True),
     ({"addresses.brick": {"$in": ["B2", "B3"]}}, None, 0, 0, True),
     ({"addresses.brick": None}, None, 0, 0, True),
+    ({"addresses.brick": "B2"}, [("name", ASCENDING)], 0, 4, True),  # in the index's order
+    ({"addresses.brick": "B3"}, [("name", DESCENDING)], 1, 3, True),
+    ({"tags": "b"}, [("at", DESCENDING)], 0, 5, True),
+    ({"tags": {"$in": ["a", "c"]}}, [("at", ASCENDING)], 0, 5, True),  # two ranges: sorted after
     ({"name": {"$regex": "^Sm"}}, None, 0, 0, True),
     ({"name": {"$regex": "^Sm", "$options": "i"}}, None, 0, 0, False),
     ({"name": re.compile("^Ma.")}, None, 0, 0, True),

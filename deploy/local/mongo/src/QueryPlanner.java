@@ -28,12 +28,24 @@ import org.h2.mvstore.MVMap;
  */
 final class QueryPlanner {
     private static final int MAX_RANGES = 1_000;
+    private static final long PAGE_GUESS = 100;
 
     /** Candidate positions, and whether they come in the order the query sorts by. */
     record Candidates(Iterator<Object> positions, boolean inSortOrder) {
     }
 
     private record Option(int rank, int equalityKeys, long estimate, Candidates candidates) {
+        /**
+         * A limited read in the sort's order stops early: it costs about a page, not all its
+         * candidates.
+         */
+        Option stoppingAt(boolean limited, Document orderBy) {
+            if (limited && !isEmpty(orderBy) && candidates.inSortOrder() && estimate > PAGE_GUESS) {
+                return new Option(rank, equalityKeys, PAGE_GUESS, candidates);
+            }
+            return this;
+        }
+
         boolean betterThan(Option other) {
             if (other == null) {
                 return true;
@@ -123,7 +135,7 @@ final class QueryPlanner {
     Candidates plan(Document query, Document orderBy, boolean limited) {
         Conjunction conjunction = new Conjunction();
         conjunction.add(query);
-        Option best = best(conjunction, orderBy);
+        Option best = best(conjunction, orderBy, limited);
         if (conjunction.or != null && (best == null || best.rank == 0 && best.equalityKeys == 0)) {
             Candidates union = union(conjunction);
             if (union != null) {
@@ -141,7 +153,7 @@ final class QueryPlanner {
         for (Document branch : conjunction.or) {
             Conjunction alternative = conjunction.copy();
             alternative.add(branch);
-            Option option = best(alternative, null);
+            Option option = best(alternative, null, false);
             if (option == null) {
                 return null;
             }
@@ -150,7 +162,7 @@ final class QueryPlanner {
         return new Candidates(concat(parts), false);
     }
 
-    private Option best(Conjunction conjunction, Document orderBy) {
+    private Option best(Conjunction conjunction, Document orderBy, boolean limited) {
         Option best = null;
         for (Index<Object> index : uniqueIndexes) {
             Option option = byUnique(index, conjunction);
@@ -163,13 +175,13 @@ final class QueryPlanner {
         }
         for (SecondaryIndex index : secondaryIndexes) {
             Option option = bySecondary(index, conjunction, orderBy);
-            if (option != null && option.betterThan(best)) {
-                best = option;
+            if (option != null && option.stoppingAt(limited, orderBy).betterThan(best)) {
+                best = option.stoppingAt(limited, orderBy);
             }
         }
         Option byId = byIdRange(conjunction, orderBy);
-        if (byId != null && byId.betterThan(best)) {
-            best = byId;
+        if (byId != null && byId.stoppingAt(limited, orderBy).betterThan(best)) {
+            best = byId.stoppingAt(limited, orderBy);
         }
         return best;
     }
@@ -287,7 +299,7 @@ final class QueryPlanner {
      */
     private static Boolean sortDirection(SecondaryIndex index, int equalityKeys, Conjunction conjunction,
                                          Document orderBy) {
-        if (isEmpty(orderBy) || index.multikey() || orderBy.containsKey("$natural")) {
+        if (isEmpty(orderBy) || orderBy.containsKey("$natural")) {
             return null;
         }
         List<IndexKey> keys = index.getKeys();
@@ -298,8 +310,9 @@ final class QueryPlanner {
                 && values.values().size() == 1) {
                 continue;
             }
-            if (position >= keys.size() || !keys.get(position).getKey().equals(sort.getKey())) {
-                return null;
+            if (position >= keys.size() || !keys.get(position).getKey().equals(sort.getKey())
+                || index.multikeyAt(position)) {
+                return null; // not the index's next key, or one whose arrays repeat documents
             }
             // Entries are stored in ascending order whatever the key's declared direction, so a
             // sort reads them forwards or backwards, all keys one way (mixed: not in order).
