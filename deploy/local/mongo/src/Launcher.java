@@ -77,9 +77,13 @@ public final class Launcher {
             // chunk compaction) raced a long scan on a busy 100k-document store here ("Chunk
             // 755 not found"): keep it off. The file then grows until the store is compacted on
             // a clean shutdown.
+            // MVStore's page cache defaults to 16 MB: at a million documents every lookup would
+            // read and decode its pages again. A quarter of the heap keeps the hot pages decoded.
+            int cacheMb = (int) Math.max(16, Runtime.getRuntime().maxMemory() / 4 / (1024 * 1024));
             store = new MVStore.Builder()
                 .fileName(dataDir.resolve("db.mv").toString())
                 .autoCommitDisabled()
+                .cacheSize(cacheMb)
                 .open();
         }
         CdpBackend backend = new CdpBackend(store, narrowing);

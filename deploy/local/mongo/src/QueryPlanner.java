@@ -115,8 +115,12 @@ final class QueryPlanner {
         this.data = data;
     }
 
-    /** How to read the query's candidates, or null when no index serves it. */
-    Candidates plan(Document query, Document orderBy) {
+    /**
+     * How to read the query's candidates, or null when no index serves it. {@code limited}: the
+     * read stops at a limit, so walking a sort's index in order pays even when no index narrows
+     * the filter (as mongod does: an index scan, not a collection scan).
+     */
+    Candidates plan(Document query, Document orderBy, boolean limited) {
         Conjunction conjunction = new Conjunction();
         conjunction.add(query);
         Option best = best(conjunction, orderBy);
@@ -126,7 +130,7 @@ final class QueryPlanner {
                 return union;
             }
         }
-        if (best == null && query.isEmpty()) {
+        if (best == null && (query.isEmpty() || limited)) {
             return inSortOrderOnly(orderBy);
         }
         return best == null ? null : best.candidates;
@@ -379,8 +383,9 @@ final class QueryPlanner {
     }
 
     /**
-     * An empty filter sorted by an index's keys: read that index in order (the caller stops at
-     * the limit). Only a non-sparse, single-valued index holds every document once.
+     * A filter no index narrows, sorted by an index's keys: read that index in order, every
+     * candidate matched, until the caller's limit. Only a non-sparse, single-valued index holds
+     * every document once.
      */
     private Candidates inSortOrderOnly(Document orderBy) {
         if (isEmpty(orderBy)) {
