@@ -96,7 +96,7 @@ class Publisher:
 
 async def test_the_dead_letter_names_the_error_and_keeps_the_record() -> None:
     publisher = Publisher()
-    settings = ServiceSettings(service_name="customer", topic_prefix="t.")
+    settings = ServiceSettings(env="dev", service_name="customer", topic_prefix="t.")
     batch = [delivery(i, f"M-{i}") for i in range(3)]
     handler = Handler("M-1", KeyError("a bug"))
     await process_batch(
