@@ -34,6 +34,7 @@ from devstack.topics import create_topics
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 _e2e_passed = 0
 _guarded = pytest.StashKey[ScanRecord]()
+_opened = pytest.StashKey[ScanRecord | None]()
 
 
 @dataclass
@@ -141,20 +142,17 @@ async def mongo_db(servers: Servers) -> AsyncIterator[AsyncDatabase]:
 
 
 @pytest.fixture(scope="session")
-def scan_record(servers: Servers) -> Iterator[ScanRecord | None]:
+def scan_record(servers: Servers, pytestconfig: pytest.Config) -> Iterator[ScanRecord | None]:
     """The server's collection-scan record; None where it keeps none (a real mongod)."""
     record = ScanRecord.open(servers.mongodb_url)
+    pytestconfig.stash[_opened] = record
     yield record
     if record is not None:
         record.close()
 
 
-def _uses_servers(item: pytest.Item) -> bool:
-    return (
-        "servers" in getattr(item, "fixturenames", ())
-        or item.get_closest_marker("servers") is not None
-        or item.get_closest_marker("e2e") is not None
-    )
+def _marked_for_servers(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) is not None for name in ("servers", "e2e"))
 
 
 @pytest.fixture(autouse=True)
@@ -163,12 +161,17 @@ def collection_scan_guard(request: pytest.FixtureRequest) -> None:
     the background and share the server, so an earlier test's scans may land meanwhile. What
     the test leaves in it is judged when its outcome is reported (pytest_runtest_makereport)."""
     item = request.node
-    if not _uses_servers(item):
-        return
     allowed = item.get_closest_marker("allow_scans")
     if allowed is not None and not (allowed.args and str(allowed.args[0]).strip()):
         pytest.fail('allow_scans needs the reason: @pytest.mark.allow_scans("why")', False)
-    record = request.getfixturevalue("scan_record")
+    if "servers" in getattr(item, "fixturenames", ()):
+        record = request.getfixturevalue("scan_record")
+    elif _marked_for_servers(item):
+        # Marked, but not on the session's servers (e.g. a test that starts its own): watched
+        # when those run already, without starting them for it.
+        record = request.config.stash.get(_opened, None)
+    else:
+        return
     if record is not None:
         record.reset()
         item.stash[_guarded] = record
