@@ -237,15 +237,8 @@ async def test_count_and_distinct(mongo_db: AsyncDatabase) -> None:
 
 
 async def test_an_index_on_an_array_position_answers_as_a_scan_does(
-    mongo_db: AsyncDatabase, scan_record, request: pytest.FixtureRequest
+    mongo_db: AsyncDatabase,
 ) -> None:
-    if scan_record is not None:  # the dev launcher (a real mongod keeps no scan record)
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="launcher: an index on a positional path (a.0.b) yields no candidates",
-                strict=True,
-            )
-        )
     at = datetime(2026, 1, 1, tzinfo=UTC)
     indexed, plain = mongo_db["positional"], mongo_db["positional_plain"]
     await indexed.create_index([("outbox.0.at", ASCENDING)], name="first_entry")

@@ -80,6 +80,8 @@ INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
     ([("code", ASCENDING)], {"sparse": True}),
     ([("addresses.brick", ASCENDING), ("name", ASCENDING)], {}),  # multikey, then a sort key
     ([("tags", ASCENDING), ("at", ASCENDING)], {}),
+    ([("addresses.0.brick", ASCENDING)], {}),
+    ([("addresses.1.brick", ASCENDING)], {}),
 ]
 
 # (filter, sort, skip, limit, served by an index on the dev launcher)
@@ -135,6 +137,10 @@ QUERIES: list[tuple[dict[str, Any], list[tuple[str, int]] | None, int, int, bool
     ({"_id": {"$gt": "d050"}}, [("_id", ASCENDING)], 0, 10, True),
     ({"_id": {"$gt": "d050", "$lte": "d080"}, "status": True}, None, 0, 0, True),
     ({"_id": {"$in": ["d001", "d002", "d999"]}, "n": {"$exists": True}}, None, 0, 0, True),
+    ({"_id": {"$in": []}}, [("_id", ASCENDING)], 0, 0, True),  # nothing to read
+    ({"tags": {"$in": []}, "status": True}, None, 0, 0, True),
+    ({"addresses.0.brick": "B1"}, None, 0, 0, True),  # an array position
+    ({"addresses.1.brick": None}, None, 0, 0, True),
     ({"code": "C1"}, None, 0, 0, True),
     ({"code": None}, None, 0, 0, False),
     ({"code": {"$exists": True}}, None, 0, 0, False),

@@ -163,6 +163,12 @@ final class QueryPlanner {
     }
 
     private Option best(Conjunction conjunction, Document orderBy, boolean limited) {
+        for (Constraint constraint : conjunction.constraints.values()) {
+            if (constraint instanceof Constraint.Values values && values.values().isEmpty()) {
+                // $in: [] matches nothing: no read at all
+                return new Option(2, 0, 0, new Candidates(Collections.emptyIterator(), true));
+            }
+        }
         Option best = null;
         for (Index<Object> index : uniqueIndexes) {
             Option option = byUnique(index, conjunction);

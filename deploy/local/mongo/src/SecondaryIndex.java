@@ -74,7 +74,7 @@ final class SecondaryIndex extends Index<Object> {
         boolean anyPresent = false;
         List<IndexKey> keys = getKeys();
         for (int i = 0; i < keys.size(); i++) {
-            Object value = Utils.getSubdocumentValueCollectionAware(document, keys.get(i).getKey());
+            Object value = valueAt(document, keys.get(i).getKey());
             anyPresent |= !(value instanceof Missing);
             if (value instanceof Collection<?> values && !values.isEmpty()) {
                 valuesPerKey.add(new ArrayList<>(new LinkedHashSet<>(values)));
@@ -93,6 +93,63 @@ final class SecondaryIndex extends Index<Object> {
         Set<String> result = new LinkedHashSet<>();
         product(valuesPerKey, 0, new StringBuilder(), suffix.toString(), result);
         return result;
+    }
+
+    /**
+     * The value at a dotted path as MongoDB indexes it: a field of a document, or across the
+     * elements of an array (their values gathered, flattened one level, a missing one as
+     * Missing, which indexes as null); a numeric segment on an array is that element ({@code
+     * outbox.0.at}). A single value, Missing, or a list of values (one index entry each).
+     */
+    static Object valueAt(Document document, String path) {
+        List<Object> found = new ArrayList<>();
+        boolean crossedArray = collect(document, Utils.splitPath(path), 0, found);
+        if (!crossedArray) {
+            return found.get(0);
+        }
+        List<Object> values = new ArrayList<>();
+        for (Object value : found) {
+            if (value instanceof Collection<?> elements) {
+                values.addAll(elements);
+            } else {
+                values.add(value);
+            }
+        }
+        return values;
+    }
+
+    /** Gathers the values under {@code segments[i..]}; true when an array was crossed. */
+    private static boolean collect(Object value, List<String> segments, int i, List<Object> out) {
+        if (i == segments.size()) {
+            out.add(value);
+            return false;
+        }
+        String segment = segments.get(i);
+        if (value instanceof Document document) {
+            Object next = document.containsKey(segment) ? document.get(segment) : Missing.getInstance();
+            return collect(next, segments, i + 1, out);
+        }
+        if (value instanceof List<?> elements) {
+            if (isPosition(segment)) {
+                int position = Integer.parseInt(segment);
+                Object element = position < elements.size() ? elements.get(position) : Missing.getInstance();
+                return collect(element, segments, i + 1, out);
+            }
+            for (Object element : elements) {
+                if (element instanceof Document) {
+                    collect(element, segments, i, out);
+                } else {
+                    out.add(Missing.getInstance());
+                }
+            }
+            return true;
+        }
+        out.add(Missing.getInstance());
+        return false;
+    }
+
+    private static boolean isPosition(String segment) {
+        return !segment.isEmpty() && segment.length() < 9 && segment.chars().allMatch(Character::isDigit);
     }
 
     private synchronized void markMultikey(int position) {
