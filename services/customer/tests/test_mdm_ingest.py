@@ -11,16 +11,15 @@ import pytest
 from aiokafka import ConsumerRecord
 from contracts.mdm import MdmCustomerUpserted
 from contracts.topics import MDM_CUSTOMERS
+from customer.handlers import MDM_INGEST, CustomerService
+from customer.settings import CustomerSettings
+from customer.store import CustomerStore, InteractionStore
 from servicekit import consumer_slot, outbox
 from servicekit.auth import Identity
 from servicekit.consumer_slot import ConsumerSlot
 from servicekit.consuming import Delivery, decode_record
 from servicekit.messaging import OutgoingRecord
 from servicekit.outbox import OutboxRelay
-
-from customer.handlers import MDM_INGEST, CustomerService
-from customer.settings import CustomerSettings
-from customer.store import CustomerStore, InteractionStore
 
 pytestmark = pytest.mark.servers
 SLOT = f"{consumer_slot.FIELD}.{MDM_INGEST}"
@@ -56,7 +55,16 @@ def upsert(code: str, version: int, offset: int, **record: str) -> Delivery:
     decoded = decode_record(
         MDM_CUSTOMERS,
         ConsumerRecord(
-            "mdm.customers", 0, offset, 0, 0, code.encode(), value, None, 0, len(value),
+            "mdm.customers",
+            0,
+            offset,
+            0,
+            0,
+            code.encode(),
+            value,
+            None,
+            0,
+            len(value),
             envelope.headers(),
         ),
     )

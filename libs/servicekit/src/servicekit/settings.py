@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
     fault_crash_at: str = Field(
         default="", description="Test-only: crash (SIGKILL self) at this named point"
     )
+    fault_consumers_paused: bool = Field(
+        default=False,
+        description="Test-only: serve HTTP but consume nothing (another writer acts before a "
+        "redelivery)",
+    )
 
     @property
     def database_name(self) -> str:
