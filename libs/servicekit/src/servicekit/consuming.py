@@ -26,6 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
+from servicekit import faults
 from servicekit import logging as cdp_logging
 from servicekit.messaging import OutgoingRecord, Publisher
 from servicekit.problems import validation_errors
@@ -157,4 +158,5 @@ def subscribe_batch(
             await message.nack()
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
             return
+        faults.crash_point(faults.BEFORE_COMMIT, group)
         await message.ack()

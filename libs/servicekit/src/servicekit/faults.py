@@ -11,6 +11,7 @@ import signal
 AFTER_STORE = "after_store"  # the database acknowledged the change, the broker has not
 AFTER_PUBLISH = "after_publish"  # the broker acknowledged the events, the outbox is not cleared
 # (on a consumer path: the offsets are not committed)
+BEFORE_COMMIT = "before_commit"  # a consumer's batch is stored and published, not committed
 
 _armed: str = ""
 

@@ -19,7 +19,7 @@ from contracts.customer_events import (
 from contracts.loyalty_events import MemberEnrolled
 from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.topics import LOYALTY_EVENTS
-from servicekit import outbox
+from servicekit import faults, outbox
 from servicekit.auth import Identity
 from servicekit.consuming import Delivery, Rejection
 from servicekit.outbox import OutboxRelay
@@ -31,6 +31,7 @@ from loyalty.settings import LoyaltySettings
 from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
+PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it publishes nothing)
 
 
 TIMELINE_COMMUNICATIONS = 500
@@ -55,6 +56,13 @@ def _problem(exc: domain.RuleBroken) -> Problem:
     return Problem(str(exc), status=status, code=exc.code, title="Not allowed", **extensions)
 
 
+def _as_stored(moment: datetime) -> datetime:
+    """A datetime as the database gives it back (UTC, milliseconds), so a purchase answered
+    as inserted equals the same purchase read later."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
     return {
         "_id": purchase.order_id,
@@ -62,10 +70,10 @@ def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
         "lines": [line.model_dump(mode="json") for line in purchase.lines],
         "total": str(purchase.total),
         "currency": purchase.currency,
-        "purchased_at": purchase.purchased_at,
+        "purchased_at": _as_stored(purchase.purchased_at),
         "store": purchase.store,
         "origin": origin,
-        "recorded_at": datetime.now(UTC),
+        "recorded_at": _as_stored(datetime.now(UTC)),
     }
 
 
@@ -168,8 +176,8 @@ class LoyaltyService:
         returns the stored purchases (the first recording of each order id)."""
         gone = await self.store.erased(sorted({p.customer_id for p in purchases}))
         wanted = [p for p in purchases if p.customer_id not in gone]
-        await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
-        stored = await self.points.purchases_by_id([p.order_id for p in wanted])
+        stored = await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
+        faults.crash_point(faults.AFTER_STORE, PURCHASE_INGEST)
         members = await self.store.members_by_id(
             sorted({d["customer_id"] for d in stored.values()})
         )
@@ -208,11 +216,13 @@ class LoyaltyService:
         """Move members to the tier their tier points qualify for: up at once (after a
         purchase), down one level at a periodic reassessment. Returns how many moved."""
         members = await self.store.members_by_id(customer_ids)
-        moved = 0
-        for cid, member in members.items():
-            if member["status"] != "active":
-                continue
-            points = self._tier_points(await self.points.entries_of(cid, None))
+        active = [cid for cid, member in members.items() if member["status"] == "active"]
+        since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
+        window = await self.points.entries_since(active, since)  # one query for them all
+        moves = []
+        for cid in active:
+            member = members[cid]
+            points = domain.tier_points(window[cid], since)
             tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
             if tier != member["tier"]:
                 change = {
@@ -223,9 +233,9 @@ class LoyaltyService:
                     "tier_points": points,
                     "actor": "system",
                 }
-                await self.store.set_tier(cid, tier, change)
-                moved += 1
-        return moved
+                moves.append((cid, tier, change))
+        await self.store.set_tiers(moves)
+        return len(moves)
 
     async def reassess_all_tiers(self) -> dict[str, Any]:
         ids = await self.store.member_ids()

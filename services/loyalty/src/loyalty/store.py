@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -53,9 +55,20 @@ class LoyaltyStore:
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
 
     async def set_tier(self, customer_id: str, tier: str, change: dict[str, Any]) -> None:
-        await self.members.update_one(
-            {"_id": customer_id}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
-        )
+        await self.set_tiers([(customer_id, tier, change)])
+
+    async def set_tiers(self, moves: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Members' new tiers with their history entries, in one bulk write."""
+        if moves:
+            await self.members.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": cid}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
+                    )
+                    for cid, tier, change in moves
+                ],
+                ordered=False,
+            )
 
     async def member_ids(self) -> list[str]:
         return [doc["_id"] async for doc in self.members.find({}, {"_id": 1})]
@@ -93,6 +106,20 @@ class LoyaltyStore:
 PURCHASES, LEDGER = "purchases", "ledger"
 
 
+async def _insert_new(collection: AsyncCollection, docs: Sequence[dict[str, Any]]) -> set[int]:
+    """Insert documents whose ids derive from what caused them, in one unordered batch; returns
+    the indexes of those already there (a replay: their duplicate key is the expected answer,
+    and an insert is cheaper than an upsert)."""
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()
+
+
 class PointsStore:
     """Purchases (one document per order id) and the points ledger (one document per entry,
     with an id derived from what caused it, so a replay adds nothing)."""
@@ -109,19 +136,17 @@ class PointsStore:
             [("customer_id", ASCENDING), ("at", ASCENDING)], name="customer_ledger"
         )
 
-    async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> None:
-        """Insert orders not seen yet; a repeated order id leaves the first one as it was."""
+    async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Insert orders not seen yet (one batched insert); a repeated order id leaves the first
+        one as it was. Returns every order as stored: the new ones as given, the repeats read
+        back (one query, by id, only when there are repeats)."""
         if not docs:
-            return
-        ops = [
-            UpdateOne(
-                {"_id": doc["_id"]},
-                {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}},
-                upsert=True,
-            )
-            for doc in docs
-        ]
-        await self.purchases.bulk_write(ops, ordered=False)
+            return {}
+        repeats = await _insert_new(self.purchases, docs)
+        stored = {doc["_id"]: doc for i, doc in enumerate(docs) if i not in repeats}
+        if repeats:
+            stored.update(await self.purchases_by_id([docs[i]["_id"] for i in repeats]))
+        return stored
 
     async def purchases_by_id(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not order_ids:
@@ -141,17 +166,24 @@ class PointsStore:
         return result.modified_count == 1
 
     async def add_entries(self, entries: Sequence[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        ops = [
-            UpdateOne(
-                {"_id": e["_id"]},
-                {"$setOnInsert": {k: v for k, v in e.items() if k != "_id"}},
-                upsert=True,
+        """Append ledger entries (one batched insert); an id already there is a replay and
+        stays as it was."""
+        if entries:
+            await _insert_new(self.ledger, entries)
+
+    async def entries_since(
+        self, customer_ids: Sequence[str], since: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The ledger entries of these customers from ``since`` on (one query, by the
+        customer_ledger index), per customer."""
+        found: dict[str, list[dict[str, Any]]] = {cid: [] for cid in customer_ids}
+        if customer_ids:
+            cursor = self.ledger.find(
+                {"customer_id": {"$in": list(customer_ids)}, "at": {"$gte": since}}
             )
-            for e in entries
-        ]
-        await self.ledger.bulk_write(ops, ordered=False)
+            async for entry in cursor:
+                found[entry["customer_id"]].append(entry)
+        return found
 
     async def entries_for_order(self, order_id: str) -> list[dict[str, Any]]:
         return await self.ledger.find({"order_id": order_id}).to_list(None)
