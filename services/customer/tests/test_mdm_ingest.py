@@ -4,6 +4,7 @@ HTTP edit of the same customer in between."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 
@@ -16,7 +17,7 @@ from customer.settings import CustomerSettings
 from customer.store import CustomerStore, InteractionStore
 from servicekit import consumer_slot, outbox
 from servicekit.auth import Identity
-from servicekit.consumer_slot import ConsumerSlot
+from servicekit.consumer_slot import ConsumerSlot, input_id
 from servicekit.consuming import Delivery, decode_record
 from servicekit.messaging import OutgoingRecord
 from servicekit.outbox import OutboxRelay
@@ -102,7 +103,7 @@ async def test_a_change_is_one_write_with_its_events_in_the_path_slot(service) -
     doc = await customers.store.customers.find_one({"mdm_code": code})
     assert not doc.get(outbox.FIELD), "nothing in the outbox: no second write to clear it"
     slot = doc[consumer_slot.FIELD][MDM_INGEST]
-    assert slot["inputs"] == [first.envelope.id, second.envelope.id]
+    assert slot["inputs"] == [input_id(first), input_id(second)]
     assert [dict(e["headers"])["ce_id"].decode() for e in slot["events"]] == [
         ce_id for _, ce_id, _ in published
     ]
@@ -127,7 +128,7 @@ async def test_a_redelivered_batch_publishes_the_same_events_again(service) -> N
     await customers.ingest_mdm([batch[1], newer])
     assert [ce_id for _, ce_id, _ in publisher.take()][:2] == [ce_id for _, ce_id, _ in before]
     slot = (await customers.store.customers.find_one({"mdm_code": code}))[consumer_slot.FIELD]
-    assert slot[MDM_INGEST]["inputs"] == [*(d.envelope.id for d in batch), newer.envelope.id]
+    assert slot[MDM_INGEST]["inputs"] == [*map(input_id, batch), input_id(newer)]
 
     # the next batch's write replaces the slot
     await customers.ingest_mdm([upsert(code, 4, 3, first_name="Ann")])
@@ -150,10 +151,22 @@ async def test_an_http_edit_between_crash_and_redelivery_loses_neither_change(se
     http_events = publisher.take()
     assert [(t, v) for t, _, v in http_events] == [("cdp.customer.CustomerUpdated", 2)]
     doc = await customers.store.customers.find_one({"_id": customer_id})
-    assert doc[consumer_slot.FIELD][MDM_INGEST]["inputs"] == [batch[0].envelope.id]
+    assert doc[consumer_slot.FIELD][MDM_INGEST]["inputs"] == [input_id(batch[0])]
     assert doc.get(outbox.FIELD, []) == [], "the edit's own outbox was cleared after publishing"
 
     await customers.ingest_mdm(batch)  # redelivered after the edit
     assert publisher.take() == mdm_events, "the MDM change's events go out again"
     after = await customers.store.customers.find_one({"_id": customer_id})
     assert after["version"] == 2 and after["middle_name"] == "Maria", "the edit stays"
+
+
+async def test_the_same_event_published_twice_is_a_duplicate_not_a_redelivery(service) -> None:
+    customers, publisher = service
+    code = f"HCP-{uuid.uuid4().hex[:6]}"
+    first = upsert(code, 1, 0, first_name="Ana")
+    await customers.ingest_mdm([first])
+    publisher.take()
+    again = decode_record(MDM_CUSTOMERS, dataclasses.replace(first.record, offset=7))
+    assert isinstance(again, Delivery) and again.envelope.id == first.envelope.id
+    await customers.ingest_mdm([again])
+    assert publisher.take() == [], "a later record with the same event changes nothing"

@@ -3,7 +3,9 @@ events it causes in one write, with no second write to clear them.
 
 The offsets of a batch are committed only after its events are published, so a crash between the
 write and the commit redelivers the records. Each write of the path records in the document, in
-``consumed.<path>``, the ids (``ce_id``) of the input records it applied and the events it caused;
+``consumed.<path>``, the ids of the input records it applied (their topic, partition and offset:
+a redelivery has the same, while the same event published twice is two records, the second a
+duplicate the domain drops) and the events it caused;
 a redelivered input found there re-publishes those events instead of being dropped as stale
 (consumers downstream apply an event once, so a second copy changes nothing). The path's next
 write to the document replaces the slot. Nothing else sets or unsets it: HTTP edits keep their
@@ -22,10 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from servicekit import faults
+from servicekit.consuming import Delivery
 from servicekit.messaging import Publisher
 from servicekit.outbox import to_record
 
 FIELD = "consumed"
+
+
+def input_id(delivery: Delivery) -> str:
+    """The id a slot keeps for an input record: where it sits in Kafka."""
+    record = delivery.record
+    return f"{record.topic}/{record.partition}/{record.offset}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +64,10 @@ class SlotWrite:
             self.inputs[:0] = state.inputs
             self.events[:0] = state.events
 
-    def applied(self, input_id: str, events: Sequence[dict[str, Any]]) -> None:
-        self.inputs.append(input_id)
+    def applied(self, input_ids: Iterable[str], events: Sequence[dict[str, Any]]) -> None:
+        """The inputs this write applies (a batch may hold several for one document) and the
+        events they cause."""
+        self.inputs.extend(i for i in input_ids if i not in self.inputs)
         self.events.extend(events)
 
 

@@ -22,7 +22,7 @@ from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustome
 from contracts.topics import CUSTOMER_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
-from servicekit.consumer_slot import ConsumerSlot, SlotWrite
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -284,7 +284,7 @@ class CustomerService:
             )
             survivor, loser = found.get(event.mdm_code), found.get(event.merged_mdm_code)
             states = {code: slot.take(doc) for code, doc in found.items()}
-            held = [s for s in states.values() if s.holds([delivery.envelope.id])]
+            held = [s for s in states.values() if s.holds([input_id(delivery)])]
             if held and len(held) == len(found) == 2:
                 # written before a crash: publish what it caused again
                 await slot.publish([e for state in held for e in state.events])
@@ -314,7 +314,7 @@ class CustomerService:
                     # The loser's slot may hold an upsert from its own partition (another
                     # replica's) not published yet: keep it; a duplicate at worst.
                     slot_write.carry(states[code])
-                slot_write.applied(delivery.envelope.id, entries)
+                slot_write.applied([input_id(delivery)], entries)
                 writes.append(
                     RecordWrite(
                         change.record,
@@ -364,7 +364,7 @@ class CustomerService:
                 start = record
                 rejections[code] = []
                 for delivery in items:
-                    if state.holds([delivery.envelope.id]):
+                    if state.holds([input_id(delivery)]):
                         slot_write.carry(state)  # applied before a crash: its events go again
                         continue
                     try:
@@ -381,7 +381,7 @@ class CustomerService:
                         continue
                     record = change.record
                     slot_write.applied(
-                        delivery.envelope.id,
+                        [input_id(delivery)],
                         [
                             self._entry(
                                 e,
