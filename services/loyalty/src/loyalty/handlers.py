@@ -21,6 +21,7 @@ from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.topics import LOYALTY_EVENTS
 from servicekit import faults, outbox
 from servicekit.auth import Identity
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
@@ -31,6 +32,7 @@ from loyalty.settings import LoyaltySettings
 from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
+ENROLLMENT = "customer_events"  # the customer-events path's slot: enrollments
 PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it publishes nothing)
 
 
@@ -86,6 +88,7 @@ class LoyaltyService:
     referrals: ReferralService
     relay: OutboxRelay
     settings: LoyaltySettings
+    enrollment_slot: ConsumerSlot  # the customer-events path's slot in each member
 
     async def member(self, customer_id: str) -> dict[str, Any]:
         member = await self.store.get_member(customer_id)
@@ -121,11 +124,17 @@ class LoyaltyService:
             event = delivery.event
             if isinstance(event, CustomerChanged) and not isinstance(event, CustomerRegistered):
                 latest[event.customer.id] = event
-        for cid, event in latest.items():
-            if cid in erased:
-                continue
-            status = "active" if domain.may_enroll(event.customer) else "left"
-            await self.store.set_status(cid, status, event.customer.version)
+        await self.store.set_statuses(
+            [
+                (
+                    cid,
+                    "active" if domain.may_enroll(event.customer) else "left",
+                    event.customer.version,
+                )
+                for cid, event in latest.items()
+                if cid not in erased
+            ]
+        )
 
     # --- purchases and points
 
@@ -562,11 +571,22 @@ class LoyaltyService:
         return await self.purchase(order_id)
 
     async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
+        """Enroll newly registered customers: the member and its MemberEnrolled event in one
+        write (the event in the enrollment path's slot), published after it. A redelivered
+        registration whose member's slot holds it publishes that event again."""
         now = datetime.now(UTC)
-        enrolments: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        slot = self.enrollment_slot
+        enrolments: dict[str, tuple[dict[str, Any], SlotWrite]] = {}
+        known = await self.store.members_with_slots([d.event.customer.id for d in deliveries])  # type: ignore[attr-defined]
+        republish: list[dict[str, Any]] = []
         for delivery in deliveries:
             event = delivery.event
             assert isinstance(event, CustomerRegistered)
+            if event.customer.id in known:
+                state = slot.take(known.pop(event.customer.id))
+                if state.holds([input_id(delivery)]):
+                    republish += state.events  # enrolled before a crash: publish it again
+                continue
             member = domain.new_member(event.customer, self.settings.base_tier, now)
             enrolled = MemberEnrolled(
                 customer_id=member["_id"],
@@ -581,9 +601,13 @@ class LoyaltyService:
                 causation_id=delivery.envelope.id,
             )
             entry = outbox.entry(self.settings.topic(LOYALTY_EVENTS.name), member["_id"], envelope)
-            enrolments[member["_id"]] = (member, [entry])
-        inserted = await self.store.enroll(list(enrolments.values()))
-        await self.relay.deliver({cid: enrolments[cid][1] for cid in inserted})
+            slot_write = SlotWrite()
+            slot_write.applied([input_id(delivery)], [entry])
+            enrolments[member["_id"]] = (member, slot_write)
+        inserted = await self.store.enroll(list(enrolments.values()), slot)
+        await slot.publish(
+            republish + [e for cid in sorted(inserted) for e in enrolments[cid][1].events]
+        )
         await self.referrals.registered(
             [
                 (d.event.customer.id, d.event.customer.email)

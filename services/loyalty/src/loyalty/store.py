@@ -10,12 +10,15 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from servicekit import consumer_slot
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
+HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0}  # what a member read leaves out
 
 
 class LoyaltyStore:
@@ -29,13 +32,21 @@ class LoyaltyStore:
         )
 
     async def get_member(self, customer_id: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"_id": customer_id}, {OUTBOX: 0})
+        return await self.members.find_one({"_id": customer_id}, HIDDEN)
+
+    async def members_with_slots(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Members by id with the consumer paths' slots (one query)."""
+        if not ids:
+            return {}
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in cursor}
 
     async def enroll(
-        self, members: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
+        self, members: Sequence[tuple[dict[str, Any], SlotWrite]], slot: ConsumerSlot
     ) -> set[str]:
-        """Insert members not enrolled yet (with their outbox entries); an existing member is
-        left alone, so a redelivered registration changes nothing. Returns the ids inserted."""
+        """Insert members not enrolled yet, with the enrollment path's slot (the registration
+        and the events it caused); an existing member is left alone. Returns the ids
+        inserted."""
         if not members:
             return set()
         ops = [
@@ -43,13 +54,13 @@ class LoyaltyStore:
                 {"_id": member["_id"]},
                 {
                     "$setOnInsert": {
-                        **{k: v for k, v in member.items() if k != "_id"},
-                        OUTBOX: entries,
+                        **without_slots({k: v for k, v in member.items() if k != "_id"}),
+                        slot.field: slot.content(slot_write),
                     }
                 },
                 upsert=True,
             )
-            for member, entries in members
+            for member, slot_write in members
         ]
         result = await self.members.bulk_write(ops, ordered=False)
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
@@ -76,20 +87,29 @@ class LoyaltyStore:
     async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        cursor = self.members.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, HIDDEN)
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def set_status(self, customer_id: str, status: str, customer_version: int) -> None:
-        """Follow the customer's status, ignoring events older than the last one applied."""
-        await self.members.update_one(
-            {
-                "_id": customer_id,
-                "$or": [
-                    {"customer_version": {"$lt": customer_version}},
-                    {"customer_version": None},
-                ],
-            },
-            {"$set": {"status": status, "customer_version": customer_version}},
+    async def set_statuses(self, statuses: Sequence[tuple[str, str, int]]) -> None:
+        """Follow customers' statuses (customer id, status, customer version) in one bulk
+        write, ignoring events older than the last one applied."""
+        if not statuses:
+            return
+        await self.members.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": customer_id,
+                        "$or": [
+                            {"customer_version": {"$lt": customer_version}},
+                            {"customer_version": None},
+                        ],
+                    },
+                    {"$set": {"status": status, "customer_version": customer_version}},
+                )
+                for customer_id, status, customer_version in statuses
+            ],
+            ordered=False,
         )
 
     async def erase(self, customer_ids: Sequence[str]) -> None:
@@ -379,7 +399,7 @@ class ReferralStore:
         self.members = db[MEMBERS]
 
     async def member_by_code(self, code: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"referral_code": code}, {OUTBOX: 0})
+        return await self.members.find_one({"referral_code": code}, HIDDEN)
 
     async def insert(self, doc: dict[str, Any]) -> bool:
         try:
