@@ -32,6 +32,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
+from servicekit import faults
 from servicekit import logging as cdp_logging
 from servicekit.messaging import OutgoingRecord, Publisher
 from servicekit.outages import is_outage
@@ -222,4 +223,5 @@ def subscribe_batch(
             pause = min(pause * 2, MAX_RETRY_PAUSE_SECONDS)
             return
         pause = RETRY_PAUSE_SECONDS
+        faults.crash_point(faults.BEFORE_COMMIT, group)
         await message.ack()

@@ -49,7 +49,8 @@ def entry(topic: str, key: str, envelope: Envelope) -> dict[str, Any]:
     }
 
 
-def _record(item: Mapping[str, Any]) -> OutgoingRecord:
+def to_record(item: Mapping[str, Any]) -> OutgoingRecord:
+    """The Kafka record an outbox entry (or a consumer slot's event) stands for."""
     return OutgoingRecord(
         topic=item["topic"],
         key=item["key"].encode(),
@@ -84,7 +85,7 @@ class OutboxRelay:
             return
         faults.crash_point(faults.AFTER_STORE)
         try:
-            await self._publisher.publish([_record(item) for _, item in entries])
+            await self._publisher.publish([to_record(item) for _, item in entries])
             faults.crash_point(faults.AFTER_PUBLISH)
             # One $pull per document, naming only its own entries: a single update_many with
             # every id would match each entry against the whole list (slow on the stand-in).

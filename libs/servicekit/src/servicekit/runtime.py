@@ -61,7 +61,7 @@ class ServiceRuntime:
             await hook(self)
         for relay in self.relays:
             await relay.start()
-        if self.broker is not None:
+        if self.broker is not None and not self.settings.fault_consumers_paused:
             await self.broker.start()
         self.started = True
         log.info("service started", database=self.settings.database_name)

@@ -41,6 +41,11 @@ class ServiceSettings(BaseSettings):
     fault_crash_at: str = Field(
         default="", description="Test-only: crash (SIGKILL self) at this named point"
     )
+    fault_consumers_paused: bool = Field(
+        default=False,
+        description="Test-only: serve HTTP but consume nothing (another writer acts before a "
+        "redelivery)",
+    )
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> Self:

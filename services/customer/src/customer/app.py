@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from servicekit.consumer_slot import ConsumerSlot
 from servicekit.runtime import ServiceRuntime, create_app
 
 from customer import api, bulk_api, consumers, interactions_api, saved_searches
-from customer.handlers import CustomerService
+from customer.handlers import MDM_INGEST, CustomerService
 from customer.imports import Importer
 from customer.interactions import InteractionService
 from customer.settings import CustomerSettings
@@ -24,6 +25,7 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
         runtime.relay_for(CUSTOMERS),
         runtime.relay_for(ERASURES),
         settings,
+        ConsumerSlot(MDM_INGEST, runtime.publisher),
     )
     interactions = InteractionService(
         interaction_store, settings.attachment_max_bytes, frozenset(settings.attachment_types)

@@ -22,6 +22,7 @@ from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustome
 from contracts.topics import CUSTOMER_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -33,6 +34,7 @@ from customer.interactions import check_trait_names
 from customer.store import CustomerStore, DuplicateMdmCode, InteractionStore, RecordWrite
 
 SOURCE = "cdp/customer"
+MDM_INGEST = "mdm_ingest"  # the MDM consumer path's slot
 MAX_RACE_RETRIES = 5
 log = get_logger(__name__)
 
@@ -48,6 +50,7 @@ class CustomerService:
     relay: OutboxRelay  # for the customers collection
     erasure_relay: OutboxRelay  # for the tombstones
     settings: ServiceSettings
+    mdm_slot: ConsumerSlot  # the MDM ingest's slot in each customer record
 
     def _entry(
         self,
@@ -108,7 +111,9 @@ class CustomerService:
             return domain.to_customer(record)
         entries = [self._entry(e, record["_id"]) for e in change.events]
         removed = set(before) - set(record)
-        lost = await self.store.write_changes([(record, change.previous_version, entries, removed)])
+        lost = await self.store.write_changes(
+            [RecordWrite(record, change.previous_version, entries, removed)]
+        )
         if lost:
             raise Conflict(
                 f"customer {record['_id']} changed meanwhile: read it again and retry",
@@ -255,7 +260,10 @@ class CustomerService:
 
     async def ingest_mdm(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Apply a batch of MDM events in order: runs of upserts and deactivations as one bulk
-        each, merges (which touch two customers) one by one between them."""
+        each, merges (which touch two customers) one by one between them. Each change and its
+        events are one write (the events in the MDM path's slot); the events are published after
+        it and the offsets committed after them, so a crash redelivers the batch and the slot
+        tells which events to publish again."""
         rejections: list[Rejection] = []
         run: list[Delivery] = []
         for delivery in deliveries:
@@ -270,13 +278,23 @@ class CustomerService:
     async def _merge(self, delivery: Delivery) -> list[Rejection]:
         event = delivery.event
         assert isinstance(event, MdmCustomersMerged)
+        slot = self.mdm_slot
         changed_by = f"mdm:{delivery.envelope.source}:{delivery.envelope.id}"
         for _ in range(MAX_RACE_RETRIES):
-            found = await self.store.by_mdm_codes([event.mdm_code, event.merged_mdm_code])
+            found = await self.store.by_mdm_codes(
+                [event.mdm_code, event.merged_mdm_code], with_slots=True
+            )
             survivor, loser = found.get(event.mdm_code), found.get(event.merged_mdm_code)
+            states = {code: slot.take(doc) for code, doc in found.items()}
+            held = [s for s in states.values() if s.holds([input_id(delivery)])]
+            if held and len(held) == len(found) == 2:
+                # written before a crash: publish what it caused again
+                await slot.publish([e for state in held for e in state.events])
+                return []
             try:
                 kept, retired = domain.merge(survivor, loser, event, datetime.now(UTC), changed_by)
             except domain.Stale:
+                await slot.publish([e for state in held for e in state.events])
                 return []
             except domain.UnknownCustomer as exc:
                 return [Rejection(delivery.record, str(exc))]
@@ -285,22 +303,32 @@ class CustomerService:
             # mended when the merge event is redelivered.
             await self.interactions.move(loser["_id"], survivor["_id"])
             writes: list[RecordWrite] = []
-            for before, change in ((survivor, kept), (loser, retired)):
+            for code, before, change in (
+                (event.mdm_code, survivor, kept),
+                (event.merged_mdm_code, loser, retired),
+            ):
                 entries = [
                     self._entry(e, change.record["_id"], delivery.envelope.id)
                     for e in change.events
                 ]
+                slot_write = SlotWrite()
+                if code == event.merged_mdm_code:
+                    # The loser's slot may hold an upsert from its own partition (another
+                    # replica's) not published yet: keep it; a duplicate at worst.
+                    slot_write.carry(states[code])
+                slot_write.applied([input_id(delivery)], entries)
                 writes.append(
-                    (
+                    RecordWrite(
                         change.record,
                         change.previous_version,
                         entries,
                         set(before) - set(change.record),
+                        slot_write,
                     )
                 )
-            lost = await self.store.write_changes(writes)
-            await self.relay.deliver(
-                {w[0]["_id"]: w[2] for i, w in enumerate(writes) if i not in lost}
+            lost = await self.store.write_changes(writes, slot)
+            await slot.publish(
+                [e for i, w in enumerate(writes) if i not in lost for e in w.slot.events]  # type: ignore[union-attr]
             )
             if not lost:
                 log.info("customers merged", survivor=survivor["_id"], merged=loser["_id"])
@@ -311,6 +339,7 @@ class CustomerService:
         """Upserts and deactivations: per MDM code, in version order, in one bulk write."""
         if not deliveries:
             return []
+        slot = self.mdm_slot
         by_code: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
             event = delivery.event
@@ -324,17 +353,22 @@ class CustomerService:
         rejections: dict[str, list[Rejection]] = {}
         pending = dict(by_code)
         for _ in range(MAX_RACE_RETRIES):
-            current = await self.store.by_mdm_codes(pending)
+            current = await self.store.by_mdm_codes(pending, with_slots=True)
             now = datetime.now(UTC)
             writes: list[RecordWrite] = []
             codes: list[str] = []
+            republish: list[dict[str, Any]] = []  # slots of redelivered inputs, nothing new
             for code, items in pending.items():
                 record, write = current.get(code), None
-                entries: list[dict[str, Any]] = []
+                state = slot.take(record)
+                slot_write = SlotWrite()
                 previous_version = record["version"] if record else None
                 start = record
                 rejections[code] = []
                 for delivery in items:
+                    if state.holds([input_id(delivery)]):
+                        slot_write.carry(state)  # applied before a crash: its events go again
+                        continue
                     try:
                         change = domain.apply_mdm(
                             record,
@@ -348,23 +382,30 @@ class CustomerService:
                         rejections[code].append(Rejection(delivery.record, str(exc)))
                         continue
                     record = change.record
-                    entries += [
-                        self._entry(
-                            e,
-                            record["_id"],
-                            delivery.envelope.id,
-                            delivery.envelope.correlation_id or delivery.envelope.id,
-                        )
-                        for e in change.events
-                    ]
+                    slot_write.applied(
+                        [input_id(delivery)],
+                        [
+                            self._entry(
+                                e,
+                                record["_id"],
+                                delivery.envelope.id,
+                                delivery.envelope.correlation_id or delivery.envelope.id,
+                            )
+                            for e in change.events
+                        ],
+                    )
                     write = record
                 if write is not None:
                     removed = set(start or {}) - set(write)
-                    writes.append((write, previous_version, entries, removed))
+                    writes.append(
+                        RecordWrite(write, previous_version, slot_write.events, removed, slot_write)
+                    )
                     codes.append(code)
-            lost = await self.store.write_changes(writes)
-            await self.relay.deliver(
-                {w[0]["_id"]: w[2] for i, w in enumerate(writes) if i not in lost and w[2]}
+                elif slot_write.redelivered:
+                    republish += slot_write.events
+            lost = await self.store.write_changes(writes, slot)
+            await slot.publish(
+                republish + [e for i, w in enumerate(writes) if i not in lost for e in w.entries]
             )
             if not lost:
                 return [r for code_rejections in rejections.values() for r in code_rejections]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import Binary
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from servicekit import consumer_slot
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 
@@ -18,10 +20,16 @@ from customer import search
 CUSTOMERS = "customers"
 ERASURES = "erasures"  # tombstones of erased customers (id, MDM code, when): no personal data
 HISTORY = "history"  # one document per change event: who changed which fields from what to what
-HIDDEN = {OUTBOX: 0, search.FIELD: 0}  # what a record read leaves out
-# (record after the change, version it was computed from or None if new, outbox entries,
-#  fields the change removed)
-RecordWrite = tuple[dict[str, Any], int | None, list[dict[str, Any]], Iterable[str]]
+HIDDEN = {OUTBOX: 0, search.FIELD: 0, consumer_slot.FIELD: 0}  # what a record read leaves out
+WITH_SLOTS = {OUTBOX: 0, search.FIELD: 0}  # a consumer path's read: it needs its slot
+
+
+class RecordWrite(NamedTuple):
+    record: dict[str, Any]  # the record after the change
+    previous_version: int | None  # the version it was computed from; None if new
+    entries: list[dict[str, Any]]  # the events it causes (outbox-shaped)
+    removed: Iterable[str]  # fields the change removed
+    slot: SlotWrite | None = None  # a consumer path's write: its slot takes the entries
 
 
 class DuplicateMdmCode(Exception):
@@ -59,8 +67,14 @@ class CustomerStore:
     async def get(self, customer_id: str) -> dict[str, Any] | None:
         return await self.customers.find_one({"_id": customer_id}, HIDDEN)
 
-    async def by_mdm_codes(self, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-        docs = self.customers.find({"mdm_code": {"$in": list(codes)}}, HIDDEN)
+    async def by_mdm_codes(
+        self, codes: Iterable[str], with_slots: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Records by MDM code (one query, by the unique index), with the consumer paths' slots
+        if asked."""
+        docs = self.customers.find(
+            {"mdm_code": {"$in": list(codes)}}, WITH_SLOTS if with_slots else HIDDEN
+        )
         return {doc["mdm_code"]: doc async for doc in docs}
 
     async def insert(self, record: dict[str, Any], outbox: list[dict[str, Any]]) -> None:
@@ -71,24 +85,30 @@ class CustomerStore:
         except DuplicateKeyError as exc:
             raise DuplicateMdmCode(record.get("mdm_code")) from exc
 
-    async def write_changes(self, changes: Sequence[RecordWrite]) -> set[int]:
+    async def write_changes(
+        self, changes: Sequence[RecordWrite], slot: ConsumerSlot | None = None
+    ) -> set[int]:
         """Write the changes as one bulk of conditional upserts.
 
         Each write applies only if the stored version is still the one the change was computed
-        from (or the record is still absent). Returns the indexes of the writes that lost that
-        race (duplicate key on the upsert): the caller recomputes those.
+        from (or the record is still absent). Its events go to the record's outbox, or, for a
+        consumer path's write (``slot`` and the write's ``slot``), to that path's slot, which
+        the write replaces. No write sets or unsets another path's slot. Returns the indexes of
+        the writes that lost the race (duplicate key on the upsert): the caller recomputes those.
         """
         ops = []
-        for record, previous, entries, removed in changes:
+        for record, previous, entries, removed, slot_write in changes:
             condition: dict[str, Any] = (
                 {"version": previous} if previous is not None else {"version": {"$exists": False}}
             )
-            fields = {k: v for k, v in record.items() if k != "_id"}
+            fields = without_slots({k: v for k, v in record.items() if k != "_id"})
             fields[search.FIELD] = search.search_keys(record)
             update: dict[str, Any] = {"$set": fields}
-            if removed:
-                update["$unset"] = dict.fromkeys(removed, "")
-            if entries:
+            if unset := without_slots(dict.fromkeys(removed, "")):
+                update["$unset"] = unset
+            if slot is not None and slot_write is not None:
+                fields[slot.field] = slot.content(slot_write)
+            elif entries:
                 update["$push"] = {OUTBOX: {"$each": entries}}
             ops.append(UpdateOne({"_id": record["_id"], **condition}, update, upsert=True))
         if not ops:
@@ -119,13 +139,16 @@ class CustomerStore:
         ]
         if not branches:
             return []
-        return await self.customers.find({"$or": branches}, {OUTBOX: 0}).to_list()
+        return await self.customers.find(
+            {"$or": branches}, {OUTBOX: 0, consumer_slot.FIELD: 0}
+        ).to_list()
 
     async def search(
         self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int
     ) -> list[dict[str, Any]]:
         """Matching records with their search keys (the caller needs the sort value)."""
-        return await self.customers.find(query, {OUTBOX: 0}).sort(sort).limit(limit).to_list()
+        cursor = self.customers.find(query, {OUTBOX: 0, consumer_slot.FIELD: 0})
+        return await cursor.sort(sort).limit(limit).to_list()
 
     async def erase(self, record: dict[str, Any], tombstone: dict[str, Any]) -> None:
         """Leave the tombstone (with its outbox entry) first, then delete the record: a crash in

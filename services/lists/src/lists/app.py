@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from servicekit.consumer_slot import ConsumerSlot
 from servicekit.runtime import ServiceRuntime, create_app
 
 from lists import api, consumers, static_api
@@ -16,7 +17,12 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
     settings = settings or ListsSettings()
     runtime = ServiceRuntime(settings)
     store = ListsStore(runtime.db)
-    lists = ListsService(store, runtime.relay_for(MEMBERSHIPS), settings)
+    lists = ListsService(
+        store,
+        runtime.relay_for(MEMBERSHIPS),
+        settings,
+        ConsumerSlot("customer_and_segment_events", runtime.publisher),
+    )
     static_lists = StaticListService(StaticListStore(runtime.db), store)
     consumers.subscribe(runtime, lists)
 

@@ -17,6 +17,7 @@ from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 from contracts.topics import LISTS_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -25,7 +26,7 @@ from servicekit.settings import ServiceSettings
 
 from lists import domain
 from lists.domain import CustomerFacts, Decision, Plan, Team
-from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, membership_id
+from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
 
 SOURCE = "cdp/lists"
 BATCH = 1000
@@ -98,6 +99,7 @@ class ListsService:
     store: ListsStore
     relay: OutboxRelay
     settings: ServiceSettings
+    memberships_slot: ConsumerSlot  # the customer/segment events path's slot in memberships
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     # --- access
@@ -181,9 +183,13 @@ class ListsService:
         causes: Mapping[str, tuple[str | None, str | None]],
         plans: Sequence[tuple[Plan, Team]] | None = None,
         docs: Mapping[str, dict[str, Any]] | None = None,
+        consumed: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Decide the customers' membership in the plans (every plan by default) and record
-        what changed; ``causes`` gives (who or what, causing event id) per customer. Returns how
+        what changed; ``causes`` gives (who or what, causing event id) per customer. The
+        consumer path passes, per customer, the ids of the batch's records for them
+        (``consumed``): its events go to the memberships' slot, and a redelivered record found
+        there publishes the events of that write again. Others' go to the outbox. Returns how
         many memberships changed."""
         if plans is None:
             plans = await self._active_plans()
@@ -196,8 +202,11 @@ class ListsService:
             [membership_id(p.id, cid) for p, _ in plans for cid in customer_ids]
         )
         now = datetime.now(UTC)
-        writes: list[tuple[dict[str, Any], list]] = []
+        slot = self.memberships_slot if consumed is not None else None
+        writes: list[MembershipWrite] = []
         pending: dict[str, list[dict[str, Any]]] = {}
+        outgoing: list[dict[str, Any]] = []  # the consumer path's: new and redelivered events
+        moves = 0
         for cid in customer_ids:
             customer = facts(docs.get(cid))
             if customer is None:
@@ -206,6 +215,11 @@ class ListsService:
             for plan, team in plans:
                 decision = domain.decide(plan, team, customer, levels)
                 old = existing.get(membership_id(plan.id, cid))
+                slot_write = SlotWrite()
+                if slot is not None and consumed is not None:
+                    state = slot.take(old)
+                    if state.holds(consumed.get(cid, ())):
+                        slot_write.carry(state)  # written before a crash: publish it again
                 if old is None and not decision.member:
                     continue  # never in the list, still not: nothing to record
                 new = self._membership(plan, customer, docs[cid], decision, old, who, now)
@@ -214,16 +228,26 @@ class ListsService:
                     old.get(k) == new[k] for k in ("reasons", "bricks", "segments", "name")
                 )
                 if not moved and same_summary:
+                    outgoing += slot_write.events
                     continue
                 if not moved:  # keep the decision's lineage; refresh what the list shows
                     new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
                 entries = [self._changed_entry(plan, new, causation)] if moved else []
-                writes.append((new, entries))
-                if entries:
-                    pending[new["_id"]] = entries
-        await self.store.write_memberships(writes)
-        await self.relay.deliver(pending)
-        return len(pending)
+                moves += moved
+                if slot is not None and consumed is not None:
+                    slot_write.applied(consumed.get(cid, ()), entries)
+                    writes.append(MembershipWrite(new, slot_write.events, slot_write))
+                    outgoing += slot_write.events
+                else:
+                    writes.append(MembershipWrite(new, entries))
+                    if entries:
+                        pending[new["_id"]] = entries
+        await self.store.write_memberships(writes, slot)
+        if slot is not None:
+            await slot.publish(outgoing)
+        else:
+            await self.relay.deliver(pending)
+        return moves
 
     def _in_background(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -288,7 +312,14 @@ class ListsService:
         gone = erased | await self.store.erased(list(causes))
         await self.store.write_customers([u for key, u in updates.items() if key[2:] not in gone])
         await self.store.erase(sorted(erased))
-        await self.reconcile(sorted(set(causes) - gone), causes)
+        inputs: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, CustomerChanged):
+                inputs.setdefault(event.customer.id, []).append(input_id(delivery))
+            elif isinstance(event, SegmentsAssigned):
+                inputs.setdefault(event.customer_id, []).append(input_id(delivery))
+        await self.reconcile(sorted(set(causes) - gone), causes, consumed=inputs)
         return []
 
     async def on_segmentation_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:

@@ -9,11 +9,13 @@ plan submission.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit import consumer_slot
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -24,6 +26,13 @@ STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
+HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0}  # what a read for the API leaves out
+
+
+class MembershipWrite(NamedTuple):
+    doc: dict[str, Any]  # the membership as decided
+    entries: list[dict[str, Any]]  # the events it causes (outbox-shaped)
+    slot: SlotWrite | None = None  # the consumer path's write: its slot takes the entries
 
 
 def membership_id(plan_id: str, customer_id: str) -> str:
@@ -168,15 +177,24 @@ class ListsStore:
     async def memberships_of(self, customer_id: str) -> list[dict[str, Any]]:
         """The plans' lists the customer is in now."""
         query = {"customer_id": customer_id, "member": True}
-        return await self.memberships.find(query, {OUTBOX: 0}).sort("plan_id").to_list(None)
+        return await self.memberships.find(query, HIDDEN).sort("plan_id").to_list(None)
 
-    async def write_memberships(self, writes: Sequence[tuple[dict[str, Any], list]]) -> None:
+    async def write_memberships(
+        self, writes: Sequence[MembershipWrite], slot: ConsumerSlot | None = None
+    ) -> None:
+        """Upsert memberships; their events go to the outbox, or, for the consumer path's
+        writes (``slot``), to its slot, which the write replaces. Nobody else's slot is
+        touched."""
         if not writes:
             return
         ops = []
-        for doc, entries in writes:
-            update: dict[str, Any] = {"$set": {k: v for k, v in doc.items() if k != "_id"}}
-            if entries:
+        for doc, entries, slot_write in writes:
+            update: dict[str, Any] = {
+                "$set": without_slots({k: v for k, v in doc.items() if k != "_id"})
+            }
+            if slot is not None and slot_write is not None:
+                update["$set"][slot.field] = slot.content(slot_write)
+            elif entries:
                 update["$push"] = {OUTBOX: {"$each": entries}}
             ops.append(UpdateOne({"_id": doc["_id"]}, update, upsert=True))
         await self.memberships.bulk_write(ops, ordered=False)
@@ -196,7 +214,7 @@ class ListsStore:
             query["customer_id"] = {"$gt": after}
         return (
             await getattr(self, collection)
-            .find(query, {OUTBOX: 0})
+            .find(query, HIDDEN)
             .sort("customer_id")
             .limit(limit)
             .to_list()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from servicekit.consumer_slot import ConsumerSlot
 from servicekit.runtime import ServiceRuntime, create_app
 
 from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
-from loyalty.handlers import LoyaltyService
+from loyalty.handlers import ENROLLMENT, LoyaltyService
 from loyalty.referrals import ReferralService
 from loyalty.rfm import RfmService
 from loyalty.schedule import Periodic
@@ -34,7 +35,14 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     referral_store = ReferralStore(runtime.db)
     referrals = ReferralService(referral_store, store, points, settings)
     loyalty = LoyaltyService(
-        store, points, coupon_store, engagement, referrals, members_relay, settings
+        store,
+        points,
+        coupon_store,
+        engagement,
+        referrals,
+        members_relay,
+        settings,
+        ConsumerSlot(ENROLLMENT, runtime.publisher),
     )
     rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
     jobs = [

@@ -19,8 +19,9 @@ from contracts.customer_events import (
 from contracts.loyalty_events import MemberEnrolled
 from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.topics import LOYALTY_EVENTS
-from servicekit import outbox
+from servicekit import faults, outbox
 from servicekit.auth import Identity
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
@@ -31,6 +32,8 @@ from loyalty.settings import LoyaltySettings
 from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
 
 SOURCE = "cdp/loyalty"
+ENROLLMENT = "customer_events"  # the customer-events path's slot: enrollments
+PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it publishes nothing)
 
 
 TIMELINE_COMMUNICATIONS = 500
@@ -55,6 +58,13 @@ def _problem(exc: domain.RuleBroken) -> Problem:
     return Problem(str(exc), status=status, code=exc.code, title="Not allowed", **extensions)
 
 
+def _as_stored(moment: datetime) -> datetime:
+    """A datetime as the database gives it back (UTC, milliseconds), so a purchase answered
+    as inserted equals the same purchase read later."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
     return {
         "_id": purchase.order_id,
@@ -62,10 +72,10 @@ def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
         "lines": [line.model_dump(mode="json") for line in purchase.lines],
         "total": str(purchase.total),
         "currency": purchase.currency,
-        "purchased_at": purchase.purchased_at,
+        "purchased_at": _as_stored(purchase.purchased_at),
         "store": purchase.store,
         "origin": origin,
-        "recorded_at": datetime.now(UTC),
+        "recorded_at": _as_stored(datetime.now(UTC)),
     }
 
 
@@ -78,6 +88,7 @@ class LoyaltyService:
     referrals: ReferralService
     relay: OutboxRelay
     settings: LoyaltySettings
+    enrollment_slot: ConsumerSlot  # the customer-events path's slot in each member
 
     async def member(self, customer_id: str) -> dict[str, Any]:
         member = await self.store.get_member(customer_id)
@@ -113,11 +124,17 @@ class LoyaltyService:
             event = delivery.event
             if isinstance(event, CustomerChanged) and not isinstance(event, CustomerRegistered):
                 latest[event.customer.id] = event
-        for cid, event in latest.items():
-            if cid in erased:
-                continue
-            status = "active" if domain.may_enroll(event.customer) else "left"
-            await self.store.set_status(cid, status, event.customer.version)
+        await self.store.set_statuses(
+            [
+                (
+                    cid,
+                    "active" if domain.may_enroll(event.customer) else "left",
+                    event.customer.version,
+                )
+                for cid, event in latest.items()
+                if cid not in erased
+            ]
+        )
 
     # --- purchases and points
 
@@ -168,8 +185,8 @@ class LoyaltyService:
         returns the stored purchases (the first recording of each order id)."""
         gone = await self.store.erased(sorted({p.customer_id for p in purchases}))
         wanted = [p for p in purchases if p.customer_id not in gone]
-        await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
-        stored = await self.points.purchases_by_id([p.order_id for p in wanted])
+        stored = await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
+        faults.crash_point(faults.AFTER_STORE, PURCHASE_INGEST)
         members = await self.store.members_by_id(
             sorted({d["customer_id"] for d in stored.values()})
         )
@@ -208,11 +225,13 @@ class LoyaltyService:
         """Move members to the tier their tier points qualify for: up at once (after a
         purchase), down one level at a periodic reassessment. Returns how many moved."""
         members = await self.store.members_by_id(customer_ids)
-        moved = 0
-        for cid, member in members.items():
-            if member["status"] != "active":
-                continue
-            points = self._tier_points(await self.points.entries_of(cid, None))
+        active = [cid for cid, member in members.items() if member["status"] == "active"]
+        since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
+        window = await self.points.entries_since(active, since)  # one query for them all
+        moves = []
+        for cid in active:
+            member = members[cid]
+            points = domain.tier_points(window[cid], since)
             tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
             if tier != member["tier"]:
                 change = {
@@ -223,9 +242,9 @@ class LoyaltyService:
                     "tier_points": points,
                     "actor": "system",
                 }
-                await self.store.set_tier(cid, tier, change)
-                moved += 1
-        return moved
+                moves.append((cid, tier, change))
+        await self.store.set_tiers(moves)
+        return len(moves)
 
     async def reassess_all_tiers(self) -> dict[str, Any]:
         ids = await self.store.member_ids()
@@ -552,11 +571,22 @@ class LoyaltyService:
         return await self.purchase(order_id)
 
     async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
+        """Enroll newly registered customers: the member and its MemberEnrolled event in one
+        write (the event in the enrollment path's slot), published after it. A redelivered
+        registration whose member's slot holds it publishes that event again."""
         now = datetime.now(UTC)
-        enrolments: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        slot = self.enrollment_slot
+        enrolments: dict[str, tuple[dict[str, Any], SlotWrite]] = {}
+        known = await self.store.members_with_slots([d.event.customer.id for d in deliveries])  # type: ignore[attr-defined]
+        republish: list[dict[str, Any]] = []
         for delivery in deliveries:
             event = delivery.event
             assert isinstance(event, CustomerRegistered)
+            if event.customer.id in known:
+                state = slot.take(known.pop(event.customer.id))
+                if state.holds([input_id(delivery)]):
+                    republish += state.events  # enrolled before a crash: publish it again
+                continue
             member = domain.new_member(event.customer, self.settings.base_tier, now)
             enrolled = MemberEnrolled(
                 customer_id=member["_id"],
@@ -571,9 +601,13 @@ class LoyaltyService:
                 causation_id=delivery.envelope.id,
             )
             entry = outbox.entry(self.settings.topic(LOYALTY_EVENTS.name), member["_id"], envelope)
-            enrolments[member["_id"]] = (member, [entry])
-        inserted = await self.store.enroll(list(enrolments.values()))
-        await self.relay.deliver({cid: enrolments[cid][1] for cid in inserted})
+            slot_write = SlotWrite()
+            slot_write.applied([input_id(delivery)], [entry])
+            enrolments[member["_id"]] = (member, slot_write)
+        inserted = await self.store.enroll(list(enrolments.values()), slot)
+        await slot.publish(
+            republish + [e for cid in sorted(inserted) for e in enrolments[cid][1].events]
+        )
         await self.referrals.registered(
             [
                 (d.event.customer.id, d.event.customer.email)

@@ -85,18 +85,19 @@ class ReferralService:
         return doc
 
     async def registered(self, customers: Sequence[tuple[str, str | None]]) -> None:
-        """New members: an invitation to their email becomes a registration."""
-        for customer_id, email in customers:
-            if not email:
-                continue
-            for doc in await self.store.find({"_id": f"email:{email.lower()}"}):
-                fields = {
-                    "status": "registered",
-                    "referred_id": customer_id,
-                    "registered_at": datetime.now(UTC),
-                }
-                if await self.store.advance(doc["_id"], "invited", fields):
-                    await self._reward({**doc, **fields}, "registered")
+        """New members: an invitation to their email becomes a registration (the batch's
+        invitations read in one query, by id)."""
+        by_id = {f"email:{email.lower()}": cid for cid, email in customers if email}
+        if not by_id:
+            return
+        for doc in await self.store.find({"_id": {"$in": list(by_id)}}):
+            fields = {
+                "status": "registered",
+                "referred_id": by_id[doc["_id"]],
+                "registered_at": datetime.now(UTC),
+            }
+            if await self.store.advance(doc["_id"], "invited", fields):
+                await self._reward({**doc, **fields}, "registered")
 
     async def purchased(self, customer_ids: Sequence[str]) -> None:
         """Referred members who bought: their referral reaches its last step."""

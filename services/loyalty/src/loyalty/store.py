@@ -7,14 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+from servicekit import consumer_slot
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
+from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
+HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0}  # what a member read leaves out
 
 
 class LoyaltyStore:
@@ -28,13 +33,21 @@ class LoyaltyStore:
         )
 
     async def get_member(self, customer_id: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"_id": customer_id}, {OUTBOX: 0})
+        return await self.members.find_one({"_id": customer_id}, HIDDEN)
+
+    async def members_with_slots(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Members by id with the consumer paths' slots (one query)."""
+        if not ids:
+            return {}
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        return {doc["_id"]: doc async for doc in cursor}
 
     async def enroll(
-        self, members: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
+        self, members: Sequence[tuple[dict[str, Any], SlotWrite]], slot: ConsumerSlot
     ) -> set[str]:
-        """Insert members not enrolled yet (with their outbox entries); an existing member is
-        left alone, so a redelivered registration changes nothing. Returns the ids inserted."""
+        """Insert members not enrolled yet, with the enrollment path's slot (the registration
+        and the events it caused); an existing member is left alone. Returns the ids
+        inserted."""
         if not members:
             return set()
         ops = [
@@ -42,21 +55,32 @@ class LoyaltyStore:
                 {"_id": member["_id"]},
                 {
                     "$setOnInsert": {
-                        **{k: v for k, v in member.items() if k != "_id"},
-                        OUTBOX: entries,
+                        **without_slots({k: v for k, v in member.items() if k != "_id"}),
+                        slot.field: slot.content(slot_write),
                     }
                 },
                 upsert=True,
             )
-            for member, entries in members
+            for member, slot_write in members
         ]
         result = await self.members.bulk_write(ops, ordered=False)
         return {str(doc_id) for doc_id in result.upserted_ids.values()}
 
     async def set_tier(self, customer_id: str, tier: str, change: dict[str, Any]) -> None:
-        await self.members.update_one(
-            {"_id": customer_id}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
-        )
+        await self.set_tiers([(customer_id, tier, change)])
+
+    async def set_tiers(self, moves: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Members' new tiers with their history entries, in one bulk write."""
+        if moves:
+            await self.members.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": cid}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
+                    )
+                    for cid, tier, change in moves
+                ],
+                ordered=False,
+            )
 
     async def member_ids(self) -> list[str]:
         """Every member (the tier reassessment goes through all of them)."""
@@ -65,20 +89,29 @@ class LoyaltyStore:
     async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        cursor = self.members.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, HIDDEN)
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def set_status(self, customer_id: str, status: str, customer_version: int) -> None:
-        """Follow the customer's status, ignoring events older than the last one applied."""
-        await self.members.update_one(
-            {
-                "_id": customer_id,
-                "$or": [
-                    {"customer_version": {"$lt": customer_version}},
-                    {"customer_version": None},
-                ],
-            },
-            {"$set": {"status": status, "customer_version": customer_version}},
+    async def set_statuses(self, statuses: Sequence[tuple[str, str, int]]) -> None:
+        """Follow customers' statuses (customer id, status, customer version) in one bulk
+        write, ignoring events older than the last one applied."""
+        if not statuses:
+            return
+        await self.members.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": customer_id,
+                        "$or": [
+                            {"customer_version": {"$lt": customer_version}},
+                            {"customer_version": None},
+                        ],
+                    },
+                    {"$set": {"status": status, "customer_version": customer_version}},
+                )
+                for customer_id, status, customer_version in statuses
+            ],
+            ordered=False,
         )
 
     async def erase(self, customer_ids: Sequence[str]) -> None:
@@ -93,6 +126,20 @@ class LoyaltyStore:
 
 
 PURCHASES, LEDGER = "purchases", "ledger"
+
+
+async def _insert_new(collection: AsyncCollection, docs: Sequence[dict[str, Any]]) -> set[int]:
+    """Insert documents whose ids derive from what caused them, in one unordered batch; returns
+    the indexes of those already there (a replay: their duplicate key is the expected answer,
+    and an insert is cheaper than an upsert)."""
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()
 
 
 class PointsStore:
@@ -113,19 +160,17 @@ class PointsStore:
         # what an order earned, to take back on a return or move on a transfer
         await self.ledger.create_index([("order_id", ASCENDING)], name="order_entries")
 
-    async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> None:
-        """Insert orders not seen yet; a repeated order id leaves the first one as it was."""
+    async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Insert orders not seen yet (one batched insert); a repeated order id leaves the first
+        one as it was. Returns every order as stored: the new ones as given, the repeats read
+        back (one query, by id, only when there are repeats)."""
         if not docs:
-            return
-        ops = [
-            UpdateOne(
-                {"_id": doc["_id"]},
-                {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}},
-                upsert=True,
-            )
-            for doc in docs
-        ]
-        await self.purchases.bulk_write(ops, ordered=False)
+            return {}
+        repeats = await _insert_new(self.purchases, docs)
+        stored = {doc["_id"]: doc for i, doc in enumerate(docs) if i not in repeats}
+        if repeats:
+            stored.update(await self.purchases_by_id([docs[i]["_id"] for i in repeats]))
+        return stored
 
     async def purchases_by_id(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not order_ids:
@@ -145,17 +190,24 @@ class PointsStore:
         return result.modified_count == 1
 
     async def add_entries(self, entries: Sequence[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        ops = [
-            UpdateOne(
-                {"_id": e["_id"]},
-                {"$setOnInsert": {k: v for k, v in e.items() if k != "_id"}},
-                upsert=True,
+        """Append ledger entries (one batched insert); an id already there is a replay and
+        stays as it was."""
+        if entries:
+            await _insert_new(self.ledger, entries)
+
+    async def entries_since(
+        self, customer_ids: Sequence[str], since: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The ledger entries of these customers from ``since`` on (one query, by the
+        customer_ledger index), per customer."""
+        found: dict[str, list[dict[str, Any]]] = {cid: [] for cid in customer_ids}
+        if customer_ids:
+            cursor = self.ledger.find(
+                {"customer_id": {"$in": list(customer_ids)}, "at": {"$gte": since}}
             )
-            for e in entries
-        ]
-        await self.ledger.bulk_write(ops, ordered=False)
+            async for entry in cursor:
+                found[entry["customer_id"]].append(entry)
+        return found
 
     async def entries_for_order(self, order_id: str) -> list[dict[str, Any]]:
         return await self.ledger.find({"order_id": order_id}).to_list(None)
@@ -363,7 +415,7 @@ class ReferralStore:
         )
 
     async def member_by_code(self, code: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"referral_code": code}, {OUTBOX: 0})
+        return await self.members.find_one({"referral_code": code}, HIDDEN)
 
     async def insert(self, doc: dict[str, Any]) -> bool:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from servicekit.consumer_slot import ConsumerSlot
 from servicekit.runtime import ServiceRuntime, create_app
 
 from segmentation import api, consumers
@@ -20,6 +21,8 @@ def build(settings: SegmentationSettings | None = None) -> FastAPI:
         runtime.relay_for(SEGMENTATIONS),
         runtime.relay_for(CUSTOMERS),
         settings,
+        ConsumerSlot("customer_events", runtime.publisher),
+        ConsumerSlot("loyalty_events", runtime.publisher),
         recompute_batch=settings.recompute_batch,
     )
     consumers.subscribe(runtime, segmentation)

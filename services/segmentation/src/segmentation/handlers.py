@@ -29,6 +29,7 @@ from contracts.segmentation_events import (
 from contracts.topics import SEGMENT_ASSIGNMENTS, SEGMENTATION_DEFINITIONS
 from servicekit import outbox
 from servicekit.auth import Identity
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -36,7 +37,13 @@ from servicekit.problems import Conflict, Invalid, NotFound
 from servicekit.settings import ServiceSettings
 
 from segmentation.domain.segmentations import Profile, SegmentationDefinition
-from segmentation.store import CUSTOMER_PATH, LOYALTY_PATH, SegmentationStore, profile_path
+from segmentation.store import (
+    CUSTOMER_PATH,
+    LOYALTY_PATH,
+    CustomerWrite,
+    SegmentationStore,
+    profile_path,
+)
 
 SOURCE = "cdp/segmentation"
 MAX_RACE_RETRIES = 5
@@ -106,6 +113,8 @@ class SegmentationService:
     definitions_relay: OutboxRelay
     customers_relay: OutboxRelay
     settings: ServiceSettings
+    customer_events_slot: ConsumerSlot  # the customer-events path's slot in each customer
+    loyalty_events_slot: ConsumerSlot  # the loyalty-metrics path's
     recompute_batch: int = 1000
     _parsed: dict[tuple[str, int], Defined] = field(default_factory=dict)
     _jobs: dict[str, asyncio.Task[None]] = field(default_factory=dict)
@@ -270,23 +279,35 @@ class SegmentationService:
         caused_by: Mapping[str, tuple[str | None, str | None]] | tuple[str | None, str | None],
         prefetched: Mapping[str, dict[str, Any]] | None = None,
         changed_fields: Mapping[str, set[str]] | None = None,
+        consumed: tuple[ConsumerSlot, Mapping[str, Sequence[str]]] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Apply mutations and reassess the customers, writing each customer only if nobody
         changed it meanwhile (else read again and retry). ``caused_by`` gives the
-        (who or what, causing event id) per customer or for all. Returns the written docs."""
+        (who or what, causing event id) per customer or for all. A consumer path passes its
+        slot and, per customer, the ids of the batch's records for them (``consumed``): the
+        events go to the slot, and a redelivered record found there publishes its write's
+        events again. Others' events go to the outbox. Returns the written docs."""
         definitions = await self.definitions()
+        slot, inputs = consumed if consumed is not None else (None, {})
         pending = dict(mutations)
         written: dict[str, dict[str, Any]] = {}
         docs = dict(prefetched) if prefetched is not None else None
         for _ in range(MAX_RACE_RETRIES):
             if docs is None:
                 docs = await self.store.customers_by_id(list(pending))
-            writes: list[tuple[dict[str, Any], dict[str, Any], list]] = []
+            writes: list[CustomerWrite] = []
+            republish: list[dict[str, Any]] = []  # slots of redelivered records, nothing new
             new_docs: dict[str, dict[str, Any]] = {}
             for cid, mutate in pending.items():
                 old = docs.get(cid)
+                slot_write = SlotWrite()
+                if slot is not None:
+                    state = slot.take(old)
+                    if state.holds(inputs.get(cid, ())):
+                        slot_write.carry(state)
                 fields = mutate(old)
                 if fields is None:
+                    republish += slot_write.events
                     continue
                 base = {"_id": cid, "profiles": {}, "segments": {}, "revision": 0, **(old or {})}
                 merged = {**base, **fields}
@@ -304,6 +325,7 @@ class SegmentationService:
                     or merged["profiles"].get(code) != base["profiles"].get(code)
                 )
                 if not changed and not fields:
+                    republish += slot_write.events
                     continue  # a reassessment that changes nothing writes nothing
                 merged["revision"] = base.get("revision", 0) + 1
                 entries = []
@@ -311,12 +333,22 @@ class SegmentationService:
                     who, causation = caused_by if isinstance(caused_by, tuple) else caused_by[cid]
                     entries.append(self._assigned_entry(merged, changed, cause, who, causation))
                 new = {k: merged[k] for k in ("_id", "segments", "revision", *fields)}
-                writes.append((old or {}, new, entries))
+                if slot is not None:
+                    slot_write.applied(inputs.get(cid, ()), entries)
+                    writes.append(CustomerWrite(old or {}, new, slot_write.events, slot_write))
+                else:
+                    writes.append(CustomerWrite(old or {}, new, entries))
                 new_docs[cid] = merged
-            conflicts = await self.store.save_customers(writes)
-            await self.customers_relay.deliver(
-                {new["_id"]: entries for _, new, entries in writes if new["_id"] not in conflicts}
-            )
+            conflicts = await self.store.save_customers(writes, slot)
+            if slot is not None:
+                await slot.publish(
+                    republish
+                    + [e for w in writes if w.new["_id"] not in conflicts for e in w.entries]
+                )
+            else:
+                await self.customers_relay.deliver(
+                    {w.new["_id"]: w.entries for w in writes if w.new["_id"] not in conflicts}
+                )
             written.update({cid: doc for cid, doc in new_docs.items() if cid not in conflicts})
             pending = {cid: pending[cid] for cid in conflicts}
             docs = None
@@ -423,10 +455,12 @@ class SegmentationService:
         """Keep the customer replica and reassess segments; forget erased customers."""
         erased = {d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)}
         latest: dict[str, Delivery] = {}
+        inputs: dict[str, list[str]] = {}
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, CustomerChanged):
                 cid = event.customer.id
+                inputs.setdefault(cid, []).append(input_id(delivery))
                 seen = latest.get(cid)
                 if seen is None or seen.event.customer.version <= event.customer.version:
                     latest[cid] = delivery
@@ -466,6 +500,7 @@ class SegmentationService:
                 "merge" if merged else "customer-change",
                 causes,
                 changed_fields=_changed_fields(deliveries),
+                consumed=(self.customer_events_slot, inputs),
             )
         await self.store.erase(sorted(erased))
         return []
@@ -475,9 +510,11 @@ class SegmentationService:
     async def on_loyalty_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep each customer's loyalty metrics (RFM stars) for the rules that read them."""
         latest: dict[str, Delivery] = {}
+        inputs: dict[str, list[str]] = {}
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, CustomerMetricsChanged):
+                inputs.setdefault(event.customer_id, []).append(input_id(delivery))
                 seen = latest.get(event.customer_id)
                 if seen is None or seen.event.rfm_version <= event.rfm_version:
                     latest[event.customer_id] = delivery
@@ -503,6 +540,7 @@ class SegmentationService:
                     for cid, d in wanted.items()
                 },
                 changed_fields={cid: {"loyalty"} for cid in wanted},
+                consumed=(self.loyalty_events_slot, inputs),
             )
         return []
 

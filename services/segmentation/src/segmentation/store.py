@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -25,6 +26,13 @@ RECOMPUTES = "recomputes"
 # Where a rule's sources live in a customers document (profile: under the segmentation's code).
 CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
+
+
+class CustomerWrite(NamedTuple):
+    old: dict[str, Any]  # the document as read, {} for a new one
+    new: dict[str, Any]  # the fields to set
+    entries: list[dict[str, Any]]  # the events the change causes (outbox-shaped)
+    slot: SlotWrite | None = None  # a consumer path's write: its slot takes the entries
 
 
 def profile_path(code: str) -> str:
@@ -109,17 +117,22 @@ class SegmentationStore:
             yield docs
 
     async def save_customers(
-        self, changes: Sequence[tuple[dict[str, Any], dict[str, Any], list]]
+        self, changes: Sequence[CustomerWrite], slot: ConsumerSlot | None = None
     ) -> set[str]:
-        """Write (old document or {} for a new one, new fields, outbox entries) triples; each
-        write happens only if the document's revision is still the one read. Returns the ids
-        whose write did not happen (someone else changed them meanwhile)."""
+        """Write the changes; each happens only if the document's revision is still the one
+        read. Events go to the outbox, or, for a consumer path's write (``slot``), to its slot,
+        which the write replaces; nobody else's slot is touched. Returns the ids whose write did
+        not happen (someone else changed them meanwhile)."""
         if not changes:
             return set()
         ops = []
-        for old, new, entries in changes:
-            update: dict[str, Any] = {"$set": {k: v for k, v in new.items() if k != "_id"}}
-            if entries:
+        for old, new, entries, slot_write in changes:
+            update: dict[str, Any] = {
+                "$set": without_slots({k: v for k, v in new.items() if k != "_id"})
+            }
+            if slot is not None and slot_write is not None:
+                update["$set"][slot.field] = slot.content(slot_write)
+            elif entries:
                 update["$push"] = {OUTBOX: {"$each": entries}}
             if old:
                 ops.append(
@@ -130,7 +143,7 @@ class SegmentationStore:
         result = await self.customers.bulk_write(ops, ordered=False)
         if result.modified_count + result.upserted_count == len(ops):
             return set()
-        wanted = {new["_id"]: new.get("revision", 0) for _, new, _ in changes}
+        wanted = {new["_id"]: new.get("revision", 0) for _, new, _, _ in changes}
         now = await self.customers.find({"_id": {"$in": list(wanted)}}, {"revision": 1}).to_list(
             None
         )
