@@ -78,7 +78,7 @@ async def service(mongo_db):
     publisher = RecordingPublisher()
     store = CustomerStore(mongo_db)
     await store.create_indexes()
-    settings = CustomerSettings()
+    settings = CustomerSettings(env="dev")
     customers = CustomerService(
         store,
         InteractionStore(mongo_db),

@@ -17,6 +17,7 @@ async def test_a_replayed_batch_adds_nothing_and_answers_with_the_first_recordin
     mongo_db,
 ) -> None:
     points = PointsStore(mongo_db)
+    await points.create_indexes()
     first = [{"_id": "O-1", "customer_id": "c1", "total": "10"}]
     assert await points.record_purchases(first) == {"O-1": first[0]}
     again = [
@@ -35,6 +36,7 @@ async def test_a_replayed_batch_adds_nothing_and_answers_with_the_first_recordin
 
 async def test_the_tier_window_of_several_members_in_one_query(mongo_db) -> None:
     points = PointsStore(mongo_db)
+    await points.create_indexes()
     await points.add_entries(
         [
             {"_id": "a", "customer_id": "c1", "kind": "earn", "points": 1, "at": NOW},
