@@ -1,0 +1,126 @@
+"""A batch job killed mid-run resumes from its checkpoint and loses no event.
+
+The segmentation service runs a recompute in chunks of 10 with a crash point armed: it SIGKILLs
+itself in the third chunk (a) after the chunk's bulk write, before its events are published, and
+(b) after they are published, before the checkpoint is recorded. A normal restart resumes the
+job from its last checkpoint; at the end every customer holds its segment, the job counts each
+customer once, and every customer's SegmentsAssigned is on the topic.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from contracts.customer_events import CustomerRegistered
+from contracts.customers import Address, Customer
+from devstack.probes import eventually, read_topic
+from servicekit.faults import JOB_AFTER_PUBLISH, JOB_AFTER_WRITE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.servers]
+
+CUSTOMERS = 45
+CHUNK = {"CDP_RECOMPUTE_BATCH": "10"}
+
+
+async def register(bootstrap: str, topic: str, ids: list[str], brick: str) -> None:
+    """CustomerRegistered for each id, as the customer service publishes it."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        for cid in ids:
+            customer = Customer(
+                id=cid,
+                version=1,
+                kind="person",
+                first_name="Batch",
+                last_name=cid,
+                addresses=[Address(line1="1 Main St", brick=brick, primary=True)],
+                created_at=now,
+                updated_at=now,
+            )
+            envelope = CustomerRegistered(customer=customer, origin="api").envelope(
+                source="test/customer", subject=cid
+            )
+            await producer.send(
+                topic, envelope.body(), key=cid.encode(), headers=list(envelope.headers())
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.parametrize("point", [JOB_AFTER_WRITE, JOB_AFTER_PUBLISH])
+async def test_a_killed_recompute_resumes_from_its_checkpoint(platform, point) -> None:
+    run = uuid.uuid4().hex[:8]
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    brick, code = f"BJ-{run}", f"batch{run}"
+    ids = [f"bj{run}-{i:03d}" for i in range(CUSTOMERS)]
+    await register(bootstrap, platform.topic("customer.events"), ids, brick)
+    process = platform.start("segmentation", {**CHUNK, "CDP_FAULT_CRASH_AT": f"{point}:3"})
+    try:
+        async with httpx.AsyncClient(
+            base_url=platform.url("segmentation"), headers=platform.auth(), timeout=10
+        ) as segmentation:
+
+            async def replicated() -> bool:
+                found = [(await segmentation.get(f"/profiles/{cid}")).status_code for cid in ids]
+                return all(status == 200 for status in found)
+
+            await eventually(replicated, what="the customers in segmentation's replica")
+            rule = {"field": "customer.addresses.brick", "op": "eq", "value": brick}
+            defined = await segmentation.post(
+                "/segmentations",
+                json={
+                    "code": code,
+                    "name": "Batch",
+                    "segments": [{"code": "in", "name": "In", "rule": rule}],
+                },
+            )
+            assert defined.status_code == 201, defined.text
+            job = defined.json()["recompute"]
+            assert job["total"] == CUSTOMERS
+        assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-job"
+
+        platform.start("segmentation", CHUNK)  # a normal restart resumes the job
+        async with httpx.AsyncClient(
+            base_url=platform.url("segmentation"), headers=platform.auth(), timeout=10
+        ) as segmentation:
+
+            async def finished() -> dict | None:
+                answer = await segmentation.get(f"/segmentations/{code}/recomputes/{job['_id']}")
+                progress = answer.json()
+                return progress if progress["state"] == "done" else None
+
+            progress = await eventually(finished, what="the resumed job to finish", timeout=30)
+            # the chunk after the last checkpoint ran again, and counted once
+            assert progress["processed"] == progress["changed"] == CUSTOMERS
+            for cid in ids:
+                profile = (await segmentation.get(f"/profiles/{cid}")).json()
+                assert profile["segmentations"][code]["segment"] == "in"
+    finally:
+        platform.start("segmentation")
+
+    def assigned(records) -> set[str]:
+        keys = set()
+        for record in records:
+            if record.key.decode() in ids:
+                body = json.loads(record.value)
+                if any(
+                    a["segmentation"] == code and a["segment"] == "in" for a in body["assignments"]
+                ):
+                    keys.add(record.key.decode())
+        return keys
+
+    records = await read_topic(
+        bootstrap,
+        platform.topic("segmentation.assignments"),
+        timeout=20,
+        until=lambda rs: len(assigned(rs)) == CUSTOMERS,
+    )
+    assert assigned(records) == set(ids), "every customer's event is on the topic"
