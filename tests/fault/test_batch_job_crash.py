@@ -4,7 +4,9 @@ The segmentation service runs a recompute in chunks of 10 with a crash point arm
 itself in the third chunk (a) after the chunk's bulk write, before its events are published, and
 (b) after they are published, before the checkpoint is recorded. A normal restart resumes the
 job from its last checkpoint; at the end every customer holds its segment, the job counts each
-customer once, and every customer's SegmentsAssigned is on the topic.
+customer once, and every customer's SegmentsAssigned is on the topic. The lists service's plan
+list rebuild, killed the same way after a chunk's write, ends with every customer in the list
+and every ListMembershipChanged on the topic.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.customer_events import CustomerRegistered
 from contracts.customers import Address, Customer
 from devstack.probes import eventually, read_topic
+from pymongo import AsyncMongoClient
 from servicekit.faults import JOB_AFTER_PUBLISH, JOB_AFTER_WRITE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
@@ -124,3 +127,82 @@ async def test_a_killed_recompute_resumes_from_its_checkpoint(platform, point) -
         until=lambda rs: len(assigned(rs)) == CUSTOMERS,
     )
     assert assigned(records) == set(ids), "every customer's event is on the topic"
+
+
+async def test_a_killed_plan_list_rebuild_resumes_and_publishes_every_change(platform) -> None:
+    run = uuid.uuid4().hex[:8]
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    brick, code, team = f"BL-{run}", f"rebuild{run}", f"team-{run}"
+    # ids that sort before every other customer: the job's first chunks are these
+    ids = [f"00-{run}-{i:03d}" for i in range(25)]
+    await register(bootstrap, platform.topic("customer.events"), ids, brick)
+    async with httpx.AsyncClient(
+        base_url=platform.gateway_url, headers=platform.auth(), timeout=10
+    ) as gateway:
+        rule = {"field": "customer.addresses.brick", "op": "eq", "value": brick}
+        defined = await gateway.post(
+            "/api/segmentations",
+            json={
+                "code": code,
+                "name": "R",
+                "segments": [{"code": "in", "name": "In", "rule": rule}],
+            },
+        )
+        assert defined.status_code == 201, defined.text
+        mongo: AsyncMongoClient = AsyncMongoClient(platform.deployment.servers.mongodb_url)
+        replica = mongo[f"{platform.deployment.database_prefix}lists"].customers
+        try:
+
+            async def segmented() -> bool:
+                query = {"_id": {"$in": ids}, f"segments.{code}.segment": "in", "kind": "person"}
+                return await replica.count_documents(query) == len(ids)
+
+            await eventually(segmented, what="lists' replica to hold the segments", timeout=30)
+        finally:
+            await mongo.close()
+
+        process = platform.start(
+            "lists", {"CDP_REBUILD_BATCH": "10", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
+        )
+        try:
+            answer = await gateway.post(
+                "/api/teams", json={"id": team, "name": "R", "bricks": [brick]}
+            )
+            assert answer.status_code == 201, answer.text
+            answer = await gateway.post(
+                "/api/plans",
+                json={
+                    "id": team,
+                    "team_id": team,
+                    "period": "2026-Q4",
+                    "segmentations": [code],
+                    "targeted_segments": [{"segmentation": code, "segment": "in"}],
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-job"
+        finally:
+            platform.start("lists")  # a normal restart resumes the job
+
+        async def built() -> bool:
+            return "list_built_at" in (await gateway.get(f"/api/plans/{team}")).json()
+
+        await eventually(built, what="the resumed rebuild to finish", timeout=60)
+        listed = await gateway.get(f"/api/plans/{team}/customers", params={"limit": 100})
+        assert {item["customer_id"] for item in listed.json()["items"]} == set(ids)
+
+    def joined(records) -> set[str]:
+        keys = set()
+        for record in records:
+            body = json.loads(record.value)
+            if body["plan_id"] == team and body["member"]:
+                keys.add(body["customer_id"])
+        return keys
+
+    records = await read_topic(
+        bootstrap,
+        platform.topic("lists.events"),
+        timeout=20,
+        until=lambda rs: joined(rs) == set(ids),
+    )
+    assert joined(records) == set(ids), "every membership's event is on the topic"

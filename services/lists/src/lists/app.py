@@ -7,6 +7,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from lists import api, consumers, static_api
 from lists.handlers import ListsService
+from lists.rebuild import PlanListRebuild
 from lists.settings import ListsSettings
 from lists.static_lists import StaticListService
 from lists.store import MEMBERSHIPS, ListsStore, StaticListStore
@@ -16,7 +17,8 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
     settings = settings or ListsSettings()
     runtime = ServiceRuntime(settings)
     store = ListsStore(runtime.db)
-    lists = ListsService(store, runtime.relay_for(MEMBERSHIPS), settings)
+    lists = ListsService(store, runtime.relay_for(MEMBERSHIPS), settings, runtime.jobs)
+    runtime.jobs.register(PlanListRebuild(lists, settings.rebuild_batch))
     static_lists = StaticListService(StaticListStore(runtime.db), store)
     consumers.subscribe(runtime, lists)
 
@@ -24,15 +26,11 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
         await store.create_indexes()
         await static_lists.store.create_indexes()
 
-    async def finish(_: ServiceRuntime) -> None:
-        await lists.stop()
-
     app = create_app(
         runtime,
         title="Targeting lists",
         routers=[api.teams, api.plans, static_api.router, static_api.customers],
         on_start=[prepare],
-        on_stop=[finish],
     )
     app.state.lists = lists
     app.state.static_lists = static_lists
