@@ -41,11 +41,13 @@ log = get_logger(__name__)
 
 @dataclass
 class Chunk:
-    """What one chunk did: the key to go on after, its events, and counters to add."""
+    """What one chunk did: the key to go on after, its events, counters to add and fields to
+    set on the job (its progress as of this checkpoint), recorded with the checkpoint."""
 
     checkpoint: Any
     events: Sequence[OutgoingRecord] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 class BatchJob(Protocol):
@@ -151,7 +153,7 @@ class BatchJobRunner:
                 await self._publisher.publish(list(chunk.events))
                 faults.crash_point(faults.JOB_AFTER_PUBLISH)
                 after = chunk.checkpoint
-                recorded = await self._checkpoint(job["_id"], after, chunk.counts)
+                recorded = await self._checkpoint(job["_id"], after, chunk)
                 if recorded is None:
                     log.info("batch job superseded", job=job["_id"], kind=job["kind"])
                     return
@@ -164,14 +166,13 @@ class BatchJobRunner:
             log.exception("batch job failed", job=job["_id"], kind=job["kind"])
             await self._set(job["_id"], state=FAILED, error=repr(exc))
 
-    async def _checkpoint(
-        self, job_id: str, after: Any, counts: Mapping[str, int]
-    ) -> dict[str, Any] | None:
-        """Record the chunk: the new checkpoint and counters, if the job still runs (None if it
-        was superseded meanwhile)."""
-        update: dict[str, Any] = {"$set": {"checkpoint": after, "updated_at": datetime.now(UTC)}}
-        if counts:
-            update["$inc"] = dict(counts)
+    async def _checkpoint(self, job_id: str, after: Any, chunk: Chunk) -> dict[str, Any] | None:
+        """Record the chunk: the new checkpoint, counters and fields, if the job still runs
+        (None if it was superseded meanwhile)."""
+        fields = {**chunk.fields, "checkpoint": after, "updated_at": datetime.now(UTC)}
+        update: dict[str, Any] = {"$set": fields}
+        if chunk.counts:
+            update["$inc"] = dict(chunk.counts)
         return await self._collection.find_one_and_update(
             {"_id": job_id, "state": RUNNING}, update, return_document=ReturnDocument.AFTER
         )
