@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from bson import Int64
 from devstack.mongo import MongoServer, start_mongo
 from devstack.process import ServerStartError
 from pymongo import ASCENDING, AsyncMongoClient, MongoClient
+from pymongo.errors import PyMongoError
 
 pytestmark = pytest.mark.servers
 
@@ -34,6 +36,7 @@ async def test_acknowledged_writes_survive_a_kill_of_the_server(tmp_path: Path) 
     client: AsyncMongoClient = AsyncMongoClient(server.url)
     try:
         docs = client.durable.docs
+        await docs.create_index([("version", ASCENDING)])
         for i in range(200):
             await docs.insert_one({"_id": i, "version": 1})
         for i in range(0, 200, 2):
@@ -49,6 +52,57 @@ async def test_acknowledged_writes_survive_a_kill_of_the_server(tmp_path: Path) 
         docs = client.durable.docs
         assert await docs.count_documents({}) == 700
         assert await docs.count_documents({"version": 2}) == 100
+        # the secondary index was committed with the data: it answers, and no query scanned
+        await client.admin.command({"cdpScans": 1, "reset": True})
+        assert len(await docs.find({"version": 1}).to_list()) == 100
+        assert await docs.count_documents({"version": {"$gte": 1}}) == 200
+        scans = (await client.admin.command({"cdpScans": 1}))["scans"]
+        assert [s for s in scans if not s["deliberate"]] == []
+    finally:
+        await client.close()
+        again.process.stop()
+
+
+async def test_concurrent_writers_sharing_commits_lose_nothing_acknowledged(tmp_path: Path) -> None:
+    """Writes that finish together share one commit: each is acknowledged only once covered.
+    Four clients write until the server is killed under them."""
+    server = start_mongo(tmp_path / "mongo")
+    acknowledged: list[int] = []
+    enough = asyncio.Event()
+    clients = [
+        AsyncMongoClient(server.url, serverSelectionTimeoutMS=2000, retryWrites=False)
+        for _ in range(4)
+    ]
+
+    async def writer(client: AsyncMongoClient, first: int) -> None:
+        docs = client.durable.docs
+        for i in range(first, first + 100_000):
+            try:
+                await docs.insert_one({"_id": i, "writer": first})
+            except PyMongoError:
+                return
+            acknowledged.append(i)
+            if len(acknowledged) >= 400:
+                enough.set()
+
+    try:
+        await clients[0].durable.docs.create_index([("writer", ASCENDING)])
+        writers = asyncio.gather(*(writer(c, n * 1_000_000) for n, c in enumerate(clients)))
+        await enough.wait()
+        server.process.kill()  # SIGKILL mid-stream: no shutdown hook runs
+        await writers
+    finally:
+        for client in clients:
+            await client.close()
+
+    again = start_mongo(tmp_path / "mongo")
+    client = AsyncMongoClient(again.url)
+    try:
+        docs = client.durable.docs
+        stored = {d["_id"] async for d in docs.find({}, {"_id": 1})}
+        assert not set(acknowledged) - stored, "acknowledged writes lost"
+        by_writer = sum([await docs.count_documents({"writer": n * 1_000_000}) for n in range(4)])
+        assert by_writer == len(stored)  # the index holds what the data holds
     finally:
         await client.close()
         again.process.stop()

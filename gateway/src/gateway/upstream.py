@@ -17,6 +17,22 @@ RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
 API_PREFIX = "/api"
 
 
+def checked_path(path: str) -> str:
+    """The path to call on a service, refused when it could leave the route the request came in
+    by: an encoded ``../`` arrives decoded as a dot segment, which the client would resolve into
+    another of the service's routes. Control characters never name anything either."""
+    if any(segment in (".", "..") for segment in path.split("/")) or any(
+        ord(char) < 0x20 or ord(char) == 0x7F for char in path
+    ):
+        raise Problem(
+            "the path holds a dot segment or a control character",
+            status=400,
+            code="invalid-path",
+            title="Invalid path",
+        )
+    return path
+
+
 def unavailable(service: str, exc: Exception) -> Problem:
     return Problem(
         f"the {service} service did not answer: {type(exc).__name__}",
@@ -68,6 +84,7 @@ class Upstreams:
         timeout: float | None = None,
     ) -> httpx.Response:
         client = self._clients[service]
+        path = checked_path(path)
         try:
             return await client.request(
                 method,
@@ -148,7 +165,9 @@ class Upstreams:
     ) -> Response:
         """GET a long answer (an export) and pass it on chunk by chunk, never whole in memory."""
         client = self._clients[service]
-        request = client.build_request("GET", path, params=params, headers=self._headers(identity))
+        request = client.build_request(
+            "GET", checked_path(path), params=params, headers=self._headers(identity)
+        )
         try:
             upstream = await client.send(request, stream=True)
         except httpx.HTTPError as exc:

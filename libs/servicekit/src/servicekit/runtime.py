@@ -89,8 +89,8 @@ class ServiceRuntime:
 
 
 class CorrelationAndLimits:
-    """ASGI middleware: a correlation id per request (echoed back), and a request body limit
-    (Starlette has none by default), answered with a 413 problem."""
+    """ASGI middleware: a correlation id per request (echoed back), ``nosniff`` on every answer,
+    and a request body limit (Starlette has none by default), answered with a 413 problem."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -134,6 +134,8 @@ class CorrelationAndLimits:
                 if message["type"] == "http.response.start":
                     message.setdefault("headers", [])
                     message["headers"].append((CORRELATION_HEADER.encode(), cid.encode()))
+                    # answers are JSON, CSV or files: never let a browser guess another type
+                    message["headers"].append((b"x-content-type-options", b"nosniff"))
                 await send(message)
 
             await self.app(scope, limited_receive, send_with_id)
