@@ -39,6 +39,15 @@ RUNNING, DONE, FAILED, SUPERSEDED = "running", "done", "failed", "superseded"
 log = get_logger(__name__)
 
 
+def after(checkpoint: str | None) -> dict[str, Any]:
+    """The filter of a page after a checkpoint, by string ``_id``: the first page too is a range
+    (from the smallest string), so that the server walks the ``_id`` index in order and stops at
+    the page's limit instead of sorting the whole collection."""
+    if checkpoint is None:
+        return {"_id": {"$gte": ""}}
+    return {"_id": {"$gt": checkpoint}}
+
+
 @dataclass
 class Chunk:
     """What one chunk did: the key to go on after, its events, counters to add and fields to

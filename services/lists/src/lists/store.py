@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit import batch_jobs
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -99,8 +100,7 @@ class ListsStore:
     async def page_customers(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """The next ``limit`` known customers after ``after`` in id order (a page per call: a
         batch job never holds one cursor over the whole collection)."""
-        query = {} if after is None else {"_id": {"$gt": after}}
-        return await self.customers.find(query).sort("_id").limit(limit).to_list()
+        return await self.customers.find(batch_jobs.after(after)).sort("_id").limit(limit).to_list()
 
     async def write_customers(
         self, updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]

@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit import batch_jobs
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -90,9 +91,7 @@ class SegmentationStore:
     ) -> list[dict[str, Any]]:
         """The next ``limit`` customers matching ``query`` after ``after`` in id order (a page
         per call: a batch job never holds one cursor over the whole collection)."""
-        found: dict[str, Any] = dict(query)
-        if after is not None:
-            found = {"$and": [found, {"_id": {"$gt": after}}]}
+        found = {"$and": [dict(query), batch_jobs.after(after)]}
         return await self.customers.find(found, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
 
     async def write_recomputed(self, writes: Sequence[tuple[int, dict[str, Any]]]) -> set[str]:
