@@ -6,7 +6,8 @@ itself in the third chunk (a) after the chunk's bulk write, before its events ar
 job from its last checkpoint; at the end every customer holds its segment, the job counts each
 customer once, and every customer's SegmentsAssigned is on the topic. The lists service's plan
 list rebuild, killed the same way after a chunk's write, ends with every customer in the list
-and every ListMembershipChanged on the topic.
+and every ListMembershipChanged on the topic; so does an RFM run of the loyalty service, with
+every member's stars and CustomerMetricsChanged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from contracts.customer_events import CustomerRegistered
 from contracts.customers import Address, Customer
-from devstack.probes import eventually, read_topic
+from devstack.probes import eventually, header, read_topic
 from pymongo import AsyncMongoClient
 from servicekit.faults import JOB_AFTER_PUBLISH, JOB_AFTER_WRITE
 
@@ -206,3 +207,67 @@ async def test_a_killed_plan_list_rebuild_resumes_and_publishes_every_change(pla
         until=lambda rs: joined(rs) == set(ids),
     )
     assert joined(records) == set(ids), "every membership's event is on the topic"
+
+
+async def test_a_killed_rfm_run_resumes_and_publishes_every_member(platform) -> None:
+    run = uuid.uuid4().hex[:8]
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    ids = [f"0-rfm{run}-{i:03d}" for i in range(12)]  # sort first: the run's first chunks
+    await register(bootstrap, platform.topic("customer.events"), ids, f"BR-{run}")
+    async with httpx.AsyncClient(
+        base_url=platform.gateway_url, headers=platform.auth(), timeout=10
+    ) as gateway:
+
+        async def enrolled() -> bool:
+            found = [(await gateway.get(f"/api/members/{cid}")).status_code for cid in ids]
+            return all(status == 200 for status in found)
+
+        await eventually(enrolled, what="the members enrolled", timeout=30)
+        for rank, cid in enumerate(ids, start=1):
+            bought = await gateway.post(
+                "/api/purchases",
+                json={
+                    "order_id": f"RFM-{run}-{rank}",
+                    "customer_id": cid,
+                    "purchased_at": "2026-11-22T12:00:00Z",
+                    "lines": [{"product": "Gift", "category": "Gifts", "amount": f"{rank * 100}"}],
+                },
+            )
+            assert bought.status_code == 201, bought.text
+
+        process = platform.start(
+            "loyalty", {"CDP_RFM_CHUNK": "5", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
+        )
+        try:
+            async with httpx.AsyncClient(
+                base_url=platform.url("loyalty"), headers=platform.auth(), timeout=30
+            ) as loyalty:
+                with pytest.raises(httpx.HTTPError):
+                    await loyalty.post("/rfm/runs")  # answers when the job is done: never
+            assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-run"
+        finally:
+            platform.start("loyalty")  # a normal restart resumes the run's job
+        version = (await gateway.get("/api/rfm/runs/latest")).json()["version"]
+
+        async def scored() -> bool:
+            members = [(await gateway.get(f"/api/members/{cid}")).json() for cid in ids]
+            return all((m.get("rfm") or {}).get("version") == version for m in members)
+
+        await eventually(scored, what="every member scored by the resumed run", timeout=30)
+
+    def metrics(records) -> set[str]:
+        return {
+            body["customer_id"]
+            for record in records
+            if header(record, "ce_type") == "cdp.loyalty.CustomerMetricsChanged"
+            and (body := json.loads(record.value))["customer_id"] in ids
+            and body["rfm_version"] == version
+        }
+
+    records = await read_topic(
+        bootstrap,
+        platform.topic("loyalty.events"),
+        timeout=20,
+        until=lambda rs: metrics(rs) == set(ids),
+    )
+    assert metrics(records) == set(ids), "every member's stars are on the topic"

@@ -9,7 +9,7 @@ from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import LoyaltyService
 from loyalty.referrals import ReferralService
-from loyalty.rfm import RfmService
+from loyalty.rfm import RfmScoring, RfmService
 from loyalty.schedule import Periodic
 from loyalty.settings import LoyaltySettings
 from loyalty.store import (
@@ -35,7 +35,9 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     loyalty = LoyaltyService(
         store, points, coupon_store, engagement, referrals, members_relay, settings
     )
-    rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
+    rfm_store = RfmStore(runtime.db)
+    rfm = RfmService(rfm_store, settings, runtime.jobs)
+    runtime.jobs.register(RfmScoring(rfm_store, settings, settings.rfm_chunk))
     jobs = [
         Periodic("rfm", settings.rfm_every_seconds, rfm.run),
         Periodic("tiers", settings.tier_every_seconds, loyalty.reassess_all_tiers),

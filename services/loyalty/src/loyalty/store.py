@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit import batch_jobs
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
@@ -267,9 +268,32 @@ class RfmStore:
         )
         return await cursor.to_list(None)
 
-    async def scored_members(self) -> dict[str, dict[str, Any]]:
-        cursor = self.members.find({}, {"rfm": 1, "status": 1})
-        return {doc["_id"]: doc async for doc in cursor}
+    async def purchase_facts_of(self, ids: Sequence[str], since: datetime) -> list[dict[str, Any]]:
+        """The purchases of these customers in the window (one query per chunk of a run)."""
+        cursor = self.purchases.find(
+            {
+                "customer_id": {"$in": list(ids)},
+                "purchased_at": {"$gte": since},
+                "returned_at": None,
+            },
+            {"customer_id": 1, "purchased_at": 1, "total": 1},
+        )
+        return await cursor.to_list(None)
+
+    async def members_among(self, ids: Sequence[str]) -> set[str]:
+        """Which of these customers are members (by id, a thousand at a time)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            cursor = self.members.find(
+                {"_id": {"$in": list(ids[start : start + 1000])}}, {"_id": 1}
+            )
+            found |= {doc["_id"] async for doc in cursor}
+        return found
+
+    async def members_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` members after ``after`` in id order, with their stars."""
+        cursor = self.members.find(batch_jobs.after(after), {"rfm": 1, "status": 1})
+        return await cursor.sort("_id").limit(limit).to_list()
 
     async def next_version(self) -> int:
         latest = await self.runs.find_one({}, sort=[("_id", -1)])
@@ -285,14 +309,12 @@ class RfmStore:
     async def latest(self) -> dict[str, Any] | None:
         return await self.runs.find_one({}, sort=[("_id", -1)])
 
-    async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any], list]]) -> None:
+    async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """A chunk's changed stars in one bulk (their events go out after it)."""
         if not writes:
             return
         await self.members.bulk_write(
-            [
-                UpdateOne({"_id": cid}, {"$set": {"rfm": rfm}, "$push": {OUTBOX: {"$each": e}}})
-                for cid, rfm, e in writes
-            ],
+            [UpdateOne({"_id": cid}, {"$set": {"rfm": rfm}}) for cid, rfm in writes],
             ordered=False,
         )
 
