@@ -7,7 +7,8 @@ job from its last checkpoint; at the end every customer holds its segment, the j
 customer once, and every customer's SegmentsAssigned is on the topic. The lists service's plan
 list rebuild, killed the same way after a chunk's write, ends with every customer in the list
 and every ListMembershipChanged on the topic; so does an RFM run of the loyalty service, with
-every member's stars and CustomerMetricsChanged.
+every member's stars and CustomerMetricsChanged; a tier reassessment resumed the same way moves
+each member down one level, not two.
 """
 
 from __future__ import annotations
@@ -271,3 +272,47 @@ async def test_a_killed_rfm_run_resumes_and_publishes_every_member(platform) -> 
         until=lambda rs: metrics(rs) == set(ids),
     )
     assert metrics(records) == set(ids), "every member's stars are on the topic"
+
+
+async def test_a_killed_tier_reassessment_moves_each_member_once(platform) -> None:
+    run = uuid.uuid4().hex[:8]
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    ids = [f"0-0tier{run}-{i:03d}" for i in range(12)]  # sort first: the job's first chunks
+    await register(bootstrap, platform.topic("customer.events"), ids, f"BT-{run}")
+    async with httpx.AsyncClient(
+        base_url=platform.gateway_url, headers=platform.auth(), timeout=10
+    ) as gateway:
+
+        async def enrolled() -> bool:
+            found = [(await gateway.get(f"/api/members/{cid}")).status_code for cid in ids]
+            return all(status == 200 for status in found)
+
+        await eventually(enrolled, what="the members enrolled", timeout=30)
+        for cid in ids:  # gold by hand, without the points: a reassessment moves them to silver
+            gold = await gateway.post(
+                f"/api/members/{cid}/tier", json={"tier": "gold", "reason": "test"}
+            )
+            assert gold.status_code == 200, gold.text
+
+        process = platform.start(
+            "loyalty", {"CDP_RFM_CHUNK": "5", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
+        )
+        try:
+            async with httpx.AsyncClient(
+                base_url=platform.url("loyalty"), headers=platform.auth(), timeout=30
+            ) as loyalty:
+                with pytest.raises(httpx.HTTPError):
+                    await loyalty.post("/tiers/reassessments")  # answers when done: never
+            assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-job"
+        finally:
+            platform.start("loyalty")  # a normal restart resumes the job
+
+        async def tiers() -> list[dict] | None:
+            members = [(await gateway.get(f"/api/members/{cid}")).json() for cid in ids]
+            return members if all(m["tier"] != "gold" for m in members) else None
+
+        members = await eventually(tiers, what="every member reassessed", timeout=30)
+        assert [m["tier"] for m in members] == ["silver"] * len(ids)
+        for member in members:
+            moves = [c for c in member["tier_history"] if c["reason"] == "reassessment"]
+            assert [(c["from"], c["to"]) for c in moves] == [("gold", "silver")]

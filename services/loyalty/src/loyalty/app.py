@@ -21,6 +21,7 @@ from loyalty.store import (
     ReferralStore,
     RfmStore,
 )
+from loyalty.tier_reassessment import TierReassessment, TierReassessments
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -38,9 +39,11 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     rfm_store = RfmStore(runtime.db)
     rfm = RfmService(rfm_store, settings, runtime.jobs)
     runtime.jobs.register(RfmScoring(rfm_store, settings, settings.rfm_chunk))
+    tier_reassessments = TierReassessments(runtime.jobs)
+    runtime.jobs.register(TierReassessment(store, points, settings, settings.rfm_chunk))
     jobs = [
         Periodic("rfm", settings.rfm_every_seconds, rfm.run),
-        Periodic("tiers", settings.tier_every_seconds, loyalty.reassess_all_tiers),
+        Periodic("tiers", settings.tier_every_seconds, tier_reassessments.run),
     ]
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
@@ -74,4 +77,5 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     app.state.loyalty = loyalty
     app.state.coupons = coupons
     app.state.rfm = rfm
+    app.state.tier_reassessments = tier_reassessments
     return app

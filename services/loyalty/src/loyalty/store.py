@@ -15,6 +15,9 @@ from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
+REASSESSED = (
+    "tier_reassessed_by"  # the reassessment job that last moved a member (see tier_reassessment.py)
+)
 
 
 class LoyaltyStore:
@@ -28,7 +31,7 @@ class LoyaltyStore:
         )
 
     async def get_member(self, customer_id: str) -> dict[str, Any] | None:
-        return await self.members.find_one({"_id": customer_id}, {OUTBOX: 0})
+        return await self.members.find_one({"_id": customer_id}, {OUTBOX: 0, REASSESSED: 0})
 
     async def enroll(
         self, members: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
@@ -58,8 +61,27 @@ class LoyaltyStore:
             {"_id": customer_id}, {"$set": {"tier": tier}, "$push": {"tier_history": change}}
         )
 
-    async def member_ids(self) -> list[str]:
-        return [doc["_id"] async for doc in self.members.find({}, {"_id": 1})]
+    async def members_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` members after ``after`` in id order, with tier and status."""
+        cursor = self.members.find(batch_jobs.after(after), {"tier": 1, "status": 1, REASSESSED: 1})
+        return await cursor.sort("_id").limit(limit).to_list()
+
+    async def move_tiers(self, moves: Sequence[tuple[str, str, dict[str, Any]]], job: str) -> None:
+        """A reassessment chunk's moves in one bulk, each stamped with the job."""
+        if moves:
+            await self.members.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": cid},
+                        {
+                            "$set": {"tier": tier, REASSESSED: job},
+                            "$push": {"tier_history": change},
+                        },
+                    )
+                    for cid, tier, change in moves
+                ],
+                ordered=False,
+            )
 
     async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -162,6 +184,13 @@ class PointsStore:
             {"_id": order_id, "returned_at": None},
             {"$set": {"returned_at": at, "return_reason": reason}},
         )
+
+    async def entries_by_customer(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The ledgers of these customers (one query for a chunk of a batch job)."""
+        ledgers: dict[str, list[dict[str, Any]]] = {}
+        async for entry in self.ledger.find({"customer_id": {"$in": list(ids)}}):
+            ledgers.setdefault(entry["customer_id"], []).append(entry)
+        return ledgers
 
     async def entries_of(self, customer_id: str, limit: int | None) -> list[dict[str, Any]]:
         """The customer's ledger, newest first (all of it without a limit)."""
