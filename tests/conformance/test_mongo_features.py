@@ -17,7 +17,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit.database import DUPLICATE_KEY
 
-pytestmark = pytest.mark.servers
+# What queries answer, on throwaway collections without indexes; which index serves a query is
+# the scan guard's concern in the service tests (and the launcher's own tests).
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.allow_scans("feature checks of query semantics, not of query plans"),
+]
 
 
 async def test_duplicate_key_is_error_11000_on_id_and_on_a_unique_index(
@@ -107,7 +112,7 @@ async def test_bulk_upsert_with_set_on_insert_reports_upserted_ids_and_keeps_exi
     assert (await docs.find_one({"_id": "old"}))["points"] == 7
 
 
-async def test_outbox_entries_push_each_find_by_first_element_and_pull_by_id(
+async def test_outbox_entries_push_each_find_by_entry_time_and_pull_by_id(
     mongo_db: AsyncDatabase,
 ) -> None:
     docs = mongo_db["docs"]
@@ -120,9 +125,12 @@ async def test_outbox_entries_push_each_find_by_first_element_and_pull_by_id(
     await docs.update_one({"_id": "c"}, {"$push": {"outbox": {"$each": [{"id": "e3", "at": new}]}}})
     pending = await docs.find({"outbox.0": {"$exists": True}}, {"_id": 1}).sort("_id").to_list()
     assert [d["_id"] for d in pending] == ["a", "c"]
-    # the sweep takes documents whose first (oldest) entry is older than a cutoff
-    leftovers = await docs.find({"outbox.0.at": {"$lt": new}}, {"outbox.id": 1}).to_list()
+    # the sweep takes documents with an entry older than a cutoff, with all their entries, by
+    # a sparse multikey index on the entries' times
+    await docs.create_index([("outbox.at", ASCENDING)], sparse=True, name="outbox_pending")
+    leftovers = await docs.find({"outbox.at": {"$lt": new}}, {"outbox.id": 1}).to_list()
     assert leftovers == [{"_id": "a", "outbox": [{"id": "e1"}, {"id": "e2"}]}]
+    assert await docs.count_documents({"outbox.at": {"$lt": datetime(2027, 1, 1, tzinfo=UTC)}}) == 2
     await docs.update_many(
         {"_id": {"$in": ["a", "b"]}}, {"$pull": {"outbox": {"id": {"$in": ["e1"]}}}}
     )
@@ -226,3 +234,18 @@ async def test_count_and_distinct(mongo_db: AsyncDatabase) -> None:
     await docs.insert_many([{"team": t, "brick": b} for t, b in [("n", 1), ("n", 2), ("s", 2)]])
     assert await docs.count_documents({"team": "n"}) == 2
     assert sorted(await docs.distinct("brick")) == [1, 2]
+
+
+async def test_an_index_on_an_array_position_answers_as_a_scan_does(
+    mongo_db: AsyncDatabase,
+) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    indexed, plain = mongo_db["positional"], mongo_db["positional_plain"]
+    await indexed.create_index([("outbox.0.at", ASCENDING)], name="first_entry")
+    for docs in (indexed, plain):
+        await docs.insert_many(
+            [{"_id": "a", "outbox": [{"at": at}]}, {"_id": "b", "outbox": []}, {"_id": "c"}]
+        )
+    query = {"outbox.0.at": {"$lte": at}}
+    assert await plain.find(query).to_list() == [{"_id": "a", "outbox": [{"at": at}]}]
+    assert await indexed.find(query).to_list() == await plain.find(query).to_list()

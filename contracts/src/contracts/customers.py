@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from contracts.limits import INT64_MAX
+
 CustomerKind = Literal["person", "account"]
 CustomerStatus = Literal["active", "suspended", "void"]
 CustomerType = Literal["prospect", "customer", "account"]
@@ -180,7 +182,9 @@ class Customer(CustomerFields):
     merged_into: str | None = Field(
         default=None, description="Set on a void customer that was merged into another"
     )
-    version: int = Field(ge=1, description="Increases with every change; used for concurrency")
+    version: int = Field(
+        ge=1, le=INT64_MAX, description="Increases with every change; used for concurrency"
+    )
     status: CustomerStatus = "active"
     mdm_code: str | None = None
     created_at: datetime

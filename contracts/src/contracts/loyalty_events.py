@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from contracts.events import Event
+from contracts.limits import INT64_MAX
 
 
 class MemberEnrolled(Event):
@@ -28,7 +29,9 @@ class CustomerMetricsChanged(Event):
     rfm_recency: int | None = Field(default=None, ge=1, le=5)
     rfm_frequency: int | None = Field(default=None, ge=1, le=5)
     rfm_monetary: int | None = Field(default=None, ge=1, le=5)
-    rfm_version: int = Field(ge=1, description="The RFM run (thresholds, lookback) scored by")
+    rfm_version: int = Field(
+        ge=1, le=INT64_MAX, description="The RFM run (thresholds, lookback) scored by"
+    )
     lifetime_spend: float = 0.0
     orders: int = 0
     last_purchase_at: datetime | None = None

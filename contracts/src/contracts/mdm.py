@@ -12,13 +12,14 @@ from pydantic_core import PydanticCustomError
 
 from contracts.customers import CustomerFields, MdmCode
 from contracts.events import Event
+from contracts.limits import INT64_MAX
 
 
 class MdmCustomerUpserted(Event):
     TYPE = "cdp.mdm.CustomerUpserted"
 
     mdm_code: MdmCode
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT64_MAX)
     record: CustomerFields
 
 
@@ -26,7 +27,7 @@ class MdmCustomerDeactivated(Event):
     TYPE = "cdp.mdm.CustomerDeactivated"
 
     mdm_code: MdmCode
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT64_MAX)
 
 
 class MdmCustomersMerged(Event):
@@ -37,7 +38,7 @@ class MdmCustomersMerged(Event):
 
     mdm_code: MdmCode
     merged_mdm_code: MdmCode
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT64_MAX)
 
     @model_validator(mode="after")
     def _two_customers(self) -> MdmCustomersMerged:

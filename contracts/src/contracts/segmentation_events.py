@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import Event
+from contracts.limits import INT64_MAX
 
 SegmentationLevel = Literal["customer", "account"]
 AssignmentCause = Literal[
@@ -27,7 +28,9 @@ class SegmentationDefined(Event):
     code: str
     name: str
     level: SegmentationLevel
-    version: int = Field(ge=1, description="The rule version; increases with every change")
+    version: int = Field(
+        ge=1, le=INT64_MAX, description="The rule version; increases with every change"
+    )
     dimensions: dict[str, list[str]] = Field(description="Dimension -> allowed profile values")
     segments: list[str] = Field(description="Segment codes, in priority order")
 
@@ -52,7 +55,7 @@ class SegmentsAssigned(Event):
     TYPE = "cdp.segmentation.SegmentsAssigned"
 
     customer_id: str
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=INT64_MAX)
     assignments: list[Assignment]
     changed: list[str] = Field(description="Codes of the segmentations that changed")
     cause: AssignmentCause

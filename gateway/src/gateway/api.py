@@ -12,6 +12,7 @@ from contracts.customers import (
     CustomerSearch,
     SearchText,
 )
+from contracts.limits import INT64_MAX
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import Field
 from servicekit.auth import CurrentIdentity, Identity
@@ -164,7 +165,7 @@ async def customer_history(
     services: Services,
     identity: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_version: Annotated[int | None, Query(ge=1)] = None,
+    before_version: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
 ) -> Response:
     params: dict[str, Any] = {"limit": limit}
     if before_version is not None:

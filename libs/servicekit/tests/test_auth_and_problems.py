@@ -9,7 +9,7 @@ from contracts.envelope import Envelope
 from contracts.topics import MDM_CUSTOMERS
 from servicekit.auth import mint_token, verify_token
 from servicekit.consuming import Delivery, Rejection, dead_letter, decode_record
-from servicekit.problems import Unauthorized
+from servicekit.problems import Problem, Unauthorized, if_match_version
 
 SECRET = "s" * 40
 
@@ -64,6 +64,21 @@ def test_decode_record_validates_each_record_on_its_own() -> None:
     )
     rejected = decode_record(MDM_CUSTOMERS, record(invalid.headers(), invalid.body()))
     assert isinstance(rejected, Rejection) and "version" in rejected.reason
+    # past 64 bits the database could not store it: a dead letter, not a stalled partition
+    huge = Envelope(
+        type="cdp.mdm.CustomerUpserted",
+        source="erp",
+        data={"mdm_code": "M-1", "version": 2**63, "record": {}},
+    )
+    rejected = decode_record(MDM_CUSTOMERS, record(huge.headers(), huge.body()))
+    assert isinstance(rejected, Rejection) and "version" in rejected.reason
+
+
+def test_an_if_match_past_64_bits_is_a_bad_if_match() -> None:
+    assert if_match_version(f'"{2**63 - 1}"') == 2**63 - 1
+    with pytest.raises(Problem) as refused:
+        if_match_version(f'"{2**63}"')
+    assert refused.value.code == "bad-if-match"
 
 
 def test_dead_letter_keeps_the_original_and_adds_the_error() -> None:

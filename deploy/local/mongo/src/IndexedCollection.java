@@ -70,7 +70,7 @@ final class IndexedCollection extends H2Collection {
         if (system) {
             return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
         }
-        QueryPlanner.Candidates candidates = planning ? planner.plan(query, orderBy) : null;
+        QueryPlanner.Candidates candidates = planning ? planner.plan(query, orderBy, limit > 0) : null;
         if (candidates == null) {
             ScanRecord.record(getFullName(), query, orderBy, count());
             return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);

@@ -28,12 +28,24 @@ import org.h2.mvstore.MVMap;
  */
 final class QueryPlanner {
     private static final int MAX_RANGES = 1_000;
+    private static final long PAGE_GUESS = 100;
 
     /** Candidate positions, and whether they come in the order the query sorts by. */
     record Candidates(Iterator<Object> positions, boolean inSortOrder) {
     }
 
     private record Option(int rank, int equalityKeys, long estimate, Candidates candidates) {
+        /**
+         * A limited read in the sort's order stops early: it costs about a page, not all its
+         * candidates.
+         */
+        Option stoppingAt(boolean limited, Document orderBy) {
+            if (limited && !isEmpty(orderBy) && candidates.inSortOrder() && estimate > PAGE_GUESS) {
+                return new Option(rank, equalityKeys, PAGE_GUESS, candidates);
+            }
+            return this;
+        }
+
         boolean betterThan(Option other) {
             if (other == null) {
                 return true;
@@ -115,18 +127,22 @@ final class QueryPlanner {
         this.data = data;
     }
 
-    /** How to read the query's candidates, or null when no index serves it. */
-    Candidates plan(Document query, Document orderBy) {
+    /**
+     * How to read the query's candidates, or null when no index serves it. {@code limited}: the
+     * read stops at a limit, so walking a sort's index in order pays even when no index narrows
+     * the filter (as mongod does: an index scan, not a collection scan).
+     */
+    Candidates plan(Document query, Document orderBy, boolean limited) {
         Conjunction conjunction = new Conjunction();
         conjunction.add(query);
-        Option best = best(conjunction, orderBy);
+        Option best = best(conjunction, orderBy, limited);
         if (conjunction.or != null && (best == null || best.rank == 0 && best.equalityKeys == 0)) {
             Candidates union = union(conjunction);
             if (union != null) {
                 return union;
             }
         }
-        if (best == null && query.isEmpty()) {
+        if (best == null && (query.isEmpty() || limited)) {
             return inSortOrderOnly(orderBy);
         }
         return best == null ? null : best.candidates;
@@ -137,7 +153,7 @@ final class QueryPlanner {
         for (Document branch : conjunction.or) {
             Conjunction alternative = conjunction.copy();
             alternative.add(branch);
-            Option option = best(alternative, null);
+            Option option = best(alternative, null, false);
             if (option == null) {
                 return null;
             }
@@ -146,7 +162,13 @@ final class QueryPlanner {
         return new Candidates(concat(parts), false);
     }
 
-    private Option best(Conjunction conjunction, Document orderBy) {
+    private Option best(Conjunction conjunction, Document orderBy, boolean limited) {
+        for (Constraint constraint : conjunction.constraints.values()) {
+            if (constraint instanceof Constraint.Values values && values.values().isEmpty()) {
+                // $in: [] matches nothing: no read at all
+                return new Option(2, 0, 0, new Candidates(Collections.emptyIterator(), true));
+            }
+        }
         Option best = null;
         for (Index<Object> index : uniqueIndexes) {
             Option option = byUnique(index, conjunction);
@@ -159,13 +181,13 @@ final class QueryPlanner {
         }
         for (SecondaryIndex index : secondaryIndexes) {
             Option option = bySecondary(index, conjunction, orderBy);
-            if (option != null && option.betterThan(best)) {
-                best = option;
+            if (option != null && option.stoppingAt(limited, orderBy).betterThan(best)) {
+                best = option.stoppingAt(limited, orderBy);
             }
         }
         Option byId = byIdRange(conjunction, orderBy);
-        if (byId != null && byId.betterThan(best)) {
-            best = byId;
+        if (byId != null && byId.stoppingAt(limited, orderBy).betterThan(best)) {
+            best = byId.stoppingAt(limited, orderBy);
         }
         return best;
     }
@@ -283,7 +305,7 @@ final class QueryPlanner {
      */
     private static Boolean sortDirection(SecondaryIndex index, int equalityKeys, Conjunction conjunction,
                                          Document orderBy) {
-        if (isEmpty(orderBy) || index.multikey() || orderBy.containsKey("$natural")) {
+        if (isEmpty(orderBy) || orderBy.containsKey("$natural")) {
             return null;
         }
         List<IndexKey> keys = index.getKeys();
@@ -294,8 +316,9 @@ final class QueryPlanner {
                 && values.values().size() == 1) {
                 continue;
             }
-            if (position >= keys.size() || !keys.get(position).getKey().equals(sort.getKey())) {
-                return null;
+            if (position >= keys.size() || !keys.get(position).getKey().equals(sort.getKey())
+                || index.multikeyAt(position)) {
+                return null; // not the index's next key, or one whose arrays repeat documents
             }
             // Entries are stored in ascending order whatever the key's declared direction, so a
             // sort reads them forwards or backwards, all keys one way (mixed: not in order).
@@ -379,8 +402,9 @@ final class QueryPlanner {
     }
 
     /**
-     * An empty filter sorted by an index's keys: read that index in order (the caller stops at
-     * the limit). Only a non-sparse, single-valued index holds every document once.
+     * A filter no index narrows, sorted by an index's keys: read that index in order, every
+     * candidate matched, until the caller's limit. Only a non-sparse, single-valued index holds
+     * every document once.
      */
     private Candidates inSortOrderOnly(Document orderBy) {
         if (isEmpty(orderBy)) {

@@ -29,42 +29,56 @@ import org.h2.mvstore.MVMap;
  * reads it through {@link #scan}.
  */
 final class SecondaryIndex extends Index<Object> {
-    /** Marks an index that has held an array (sorts before every entry: keys start with a tag). */
-    private static final String MULTIKEY = "\u0000multikey";
+    /**
+     * Marks a key of the index that has held an array, {@code MULTIKEY + position} (before every
+     * entry: entries start with a tag). Which key matters: a sort can follow the index past a
+     * multikey field fixed by equality, not along one.
+     */
+    private static final String MULTIKEY = "\u0000multikey:";
     private static final int MAX_ENTRIES_PER_DOCUMENT = 10_000;
 
     private final MVMap<String, Object> entries;
     private final boolean sparse;
-    private volatile boolean multikey;
+    private final boolean[] multikeyAt;
+    private volatile int markers;
 
     SecondaryIndex(String name, List<IndexKey> keys, boolean sparse, MVMap<String, Object> entries) {
         super(name, keys, sparse);
         this.entries = entries;
         this.sparse = sparse;
-        this.multikey = entries.containsKey(MULTIKEY);
+        this.multikeyAt = new boolean[keys.size()];
+        for (int i = 0; i < keys.size(); i++) {
+            if (entries.containsKey(MULTIKEY + i)) {
+                multikeyAt[i] = true;
+                markers++;
+            }
+        }
     }
 
     boolean sparse() {
         return sparse;
     }
 
+    /** Whether any key has held an array: a document may stand in the index more than once. */
     boolean multikey() {
-        return multikey;
+        return markers > 0;
+    }
+
+    boolean multikeyAt(int position) {
+        return multikeyAt[position];
     }
 
     /** The entries' keys for a document, or none when a sparse index skips it. */
     private Set<String> entryKeys(Document document, Object position) {
         List<List<Object>> valuesPerKey = new ArrayList<>();
         boolean anyPresent = false;
-        for (IndexKey key : getKeys()) {
-            Object value = Utils.getSubdocumentValueCollectionAware(document, key.getKey());
+        List<IndexKey> keys = getKeys();
+        for (int i = 0; i < keys.size(); i++) {
+            Object value = valueAt(document, keys.get(i).getKey());
             anyPresent |= !(value instanceof Missing);
             if (value instanceof Collection<?> values && !values.isEmpty()) {
                 valuesPerKey.add(new ArrayList<>(new LinkedHashSet<>(values)));
-                if (!multikey) {
-                    multikey = true;
-                    entries.put(MULTIKEY, Boolean.TRUE);
-                }
+                markMultikey(i);
             } else {
                 List<Object> single = new ArrayList<>(1);
                 single.add(value);
@@ -79,6 +93,71 @@ final class SecondaryIndex extends Index<Object> {
         Set<String> result = new LinkedHashSet<>();
         product(valuesPerKey, 0, new StringBuilder(), suffix.toString(), result);
         return result;
+    }
+
+    /**
+     * The value at a dotted path as MongoDB indexes it: a field of a document, or across the
+     * elements of an array (their values gathered, flattened one level, a missing one as
+     * Missing, which indexes as null); a numeric segment on an array is that element ({@code
+     * outbox.0.at}). A single value, Missing, or a list of values (one index entry each).
+     */
+    static Object valueAt(Document document, String path) {
+        List<Object> found = new ArrayList<>();
+        boolean crossedArray = collect(document, Utils.splitPath(path), 0, found);
+        if (!crossedArray) {
+            return found.get(0);
+        }
+        List<Object> values = new ArrayList<>();
+        for (Object value : found) {
+            if (value instanceof Collection<?> elements) {
+                values.addAll(elements);
+            } else {
+                values.add(value);
+            }
+        }
+        return values;
+    }
+
+    /** Gathers the values under {@code segments[i..]}; true when an array was crossed. */
+    private static boolean collect(Object value, List<String> segments, int i, List<Object> out) {
+        if (i == segments.size()) {
+            out.add(value);
+            return false;
+        }
+        String segment = segments.get(i);
+        if (value instanceof Document document) {
+            Object next = document.containsKey(segment) ? document.get(segment) : Missing.getInstance();
+            return collect(next, segments, i + 1, out);
+        }
+        if (value instanceof List<?> elements) {
+            if (isPosition(segment)) {
+                int position = Integer.parseInt(segment);
+                Object element = position < elements.size() ? elements.get(position) : Missing.getInstance();
+                return collect(element, segments, i + 1, out);
+            }
+            for (Object element : elements) {
+                if (element instanceof Document) {
+                    collect(element, segments, i, out);
+                } else {
+                    out.add(Missing.getInstance());
+                }
+            }
+            return true;
+        }
+        out.add(Missing.getInstance());
+        return false;
+    }
+
+    private static boolean isPosition(String segment) {
+        return !segment.isEmpty() && segment.length() < 9 && segment.chars().allMatch(Character::isDigit);
+    }
+
+    private synchronized void markMultikey(int position) {
+        if (!multikeyAt[position]) {
+            multikeyAt[position] = true;
+            entries.put(MULTIKEY + position, Boolean.TRUE);
+            markers++;
+        }
     }
 
     private static void product(List<List<Object>> valuesPerKey, int depth, StringBuilder prefix,
@@ -169,7 +248,7 @@ final class SecondaryIndex extends Index<Object> {
 
     @Override
     public long getCount() {
-        return entries.sizeAsLong() - (multikey ? 1 : 0);
+        return entries.sizeAsLong() - markers;
     }
 
     @Override
@@ -225,7 +304,7 @@ final class SecondaryIndex extends Index<Object> {
                     if (past) {
                         return null;
                     }
-                    if (key.startsWith(prefix) && !key.equals(MULTIKEY)) {
+                    if (key.startsWith(prefix) && !key.startsWith(MULTIKEY)) {
                         return cursor.getValue();
                     }
                 }

@@ -4,6 +4,10 @@
 this run its own topic prefix, database names and consumer groups, so two runs never collide;
 ``platform`` starts every service as a real process. In CI (``CI=true``) a run in which no
 end-to-end test passed fails, so a broken fixture cannot pass as green by skipping.
+
+The scan guard: a test that uses the servers fails when a query it caused was served by no index
+(see devstack.scans), unless it reads a whole collection on purpose (``hint={"$natural": 1}``) or
+the test is marked ``allow_scans("why")``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +26,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from servicekit.auth import Role, mint_token
 
 from devstack.process import ServerProcess
+from devstack.scans import ScanRecord, explain
 from devstack.servers import Servers, provide
 from devstack.services import BACKENDS, Deployment, service_process, wait_ready
 from devstack.topics import create_topics
 
 TEST_JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 _e2e_passed = 0
+_guarded = pytest.StashKey[ScanRecord]()
+_opened = pytest.StashKey[ScanRecord | None]()
 
 
 @dataclass
@@ -132,6 +139,65 @@ async def mongo_db(servers: Servers) -> AsyncIterator[AsyncDatabase]:
         if not servers.shared:
             await client.drop_database(name)
         await client.close()
+
+
+@pytest.fixture(scope="session")
+def scan_record(servers: Servers, pytestconfig: pytest.Config) -> Iterator[ScanRecord | None]:
+    """The server's collection-scan record; None where it keeps none (a real mongod)."""
+    record = ScanRecord.open(servers.mongodb_url)
+    pytestconfig.stash[_opened] = record
+    yield record
+    if record is not None:
+        record.close()
+
+
+def _marked_for_servers(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) is not None for name in ("servers", "e2e"))
+
+
+@pytest.fixture(autouse=True)
+def collection_scan_guard(request: pytest.FixtureRequest) -> None:
+    """Start each test that uses the servers with an empty scan record: the services work in
+    the background and share the server, so an earlier test's scans may land meanwhile. What
+    the test leaves in it is judged when its outcome is reported (pytest_runtest_makereport)."""
+    item = request.node
+    allowed = item.get_closest_marker("allow_scans")
+    if allowed is not None and not (allowed.args and str(allowed.args[0]).strip()):
+        pytest.fail('allow_scans needs the reason: @pytest.mark.allow_scans("why")', False)
+    if "servers" in getattr(item, "fixturenames", ()):
+        record = request.getfixturevalue("scan_record")
+    elif _marked_for_servers(item):
+        # Marked, but not on the session's servers (e.g. a test that starts its own): watched
+        # when those run already, without starting them for it.
+        record = request.config.stash.get(_opened, None)
+    else:
+        return
+    if record is not None:
+        record.reset()
+        item.stash[_guarded] = record
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    record = item.stash.get(_guarded, None)
+    if report.when != "call" or record is None:
+        return report
+    unexpected = record.unexpected()
+    if not unexpected:
+        return report
+    message = explain(unexpected)
+    allowed = item.get_closest_marker("allow_scans")
+    if allowed is not None:
+        report.sections.append(("collection scans allowed: " + str(allowed.args[0]), message))
+    elif report.passed:
+        report.outcome = "failed"
+        report.longrepr = message
+    else:
+        report.sections.append(("collection scans", message))
+    return report
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -46,6 +46,7 @@ class Deployment:
             "CDP_DATABASE": f"{self.database_prefix}{name}",
             "CDP_TOPIC_PREFIX": self.topic_prefix,
             "CDP_CONSUMER_GROUP_PREFIX": self.consumer_group_prefix,
+            "CDP_ENV": "dev",  # the local platform: the dev secret is allowed here only
             "PYTHONUNBUFFERED": "1",
         }
         if self.jwt_secret:

@@ -4,8 +4,9 @@ A change and the events it causes are one atomic single-document write: the upda
 encoded events onto the document's ``outbox`` array. Right after the write the relay publishes
 them and pulls them off again. A crash in between leaves them in the document, where the sweep
 finds and publishes them: at start-up (everything a crashed predecessor left), after a failed
-delivery in this process, and now and then for replicas that crashed and never came back. On the
-dev stand-in that query scans the collection, so it stays off the hot path. Sweeps after
+delivery in this process, and now and then for replicas that crashed and never came back. The
+sweep finds them by a sparse multikey index on the entries' times (``outbox_pending``, which the
+relay creates), so it reads the few documents with pending entries, not the collection. Sweeps after
 start-up take only entries older than the check interval, so they do not race the writer that is
 publishing them right now. Events may still be published twice (a crash after the publish,
 before the clear); every event carries its aggregate's version or id and consumers apply each
@@ -24,7 +25,7 @@ from typing import Any
 
 from bson import Binary
 from contracts.envelope import Envelope
-from pymongo import UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from servicekit import faults
@@ -32,6 +33,7 @@ from servicekit.logging import get_logger
 from servicekit.messaging import OutgoingRecord, Publisher
 
 FIELD = "outbox"
+PENDING = f"{FIELD}.at"  # the pending entries' times; absent when the outbox is empty
 log = get_logger(__name__)
 
 
@@ -101,21 +103,30 @@ class OutboxRelay:
             self._failed_since_sweep = True  # the entries stay; the next check sweeps them
             raise
 
+    async def create_index(self) -> None:
+        """The index the sweep reads (sparse: documents with an empty outbox are not in it). A
+        document qualifies when any entry is older than the cutoff; entries are pushed in time
+        order, so that is its first."""
+        await self._collection.create_index(
+            [(PENDING, ASCENDING)], name="outbox_pending", sparse=True
+        )
+
     async def sweep(self, min_age_seconds: float = 0.0) -> int:
         """Publish the entries left in documents (those older than ``min_age_seconds``); returns
         how many entries it delivered."""
         delivered = 0
         cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
         while True:
-            docs = await self._collection.find(
-                {f"{FIELD}.0.at": {"$lt": cutoff}}, {FIELD: 1}
-            ).to_list(self._sweep_batch)
+            docs = await self._collection.find({PENDING: {"$lt": cutoff}}, {FIELD: 1}).to_list(
+                self._sweep_batch
+            )
             if not docs:
                 return delivered
             await self.deliver({doc["_id"]: doc[FIELD] for doc in docs})
             delivered += sum(len(doc[FIELD]) for doc in docs)
 
     async def start(self) -> None:
+        await self.create_index()
         await self.sweep()
         self._task = asyncio.create_task(self._sweep_forever(), name="outbox-sweep")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.limits import INT64_MAX
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -97,7 +98,7 @@ def if_match_version(if_match: str | None, required: bool = True) -> int | None:
             )
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not value.isdigit() or int(value) > INT64_MAX:
         raise Problem(
             f'If-Match must be a quoted version number such as "3", not {if_match!r}',
             code="bad-if-match",

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+MIN_JWT_SECRET_LENGTH = 32  # bytes of an HS256 key: RFC 7518 asks for at least the hash's size
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDP_", extra="ignore")
 
+    env: Literal["dev", "production"] = Field(
+        default="production",
+        description="dev: the local platform and its tests (./dev up sets it); anything else is "
+        "production, where the public dev secret and short secrets are refused",
+    )
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -33,6 +41,23 @@ class ServiceSettings(BaseSettings):
     fault_crash_at: str = Field(
         default="", description="Test-only: crash (SIGKILL self) at this named point"
     )
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> Self:
+        if self.env == "dev":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET:
+            raise ValueError(
+                "refusing to start with the public dev JWT secret outside dev mode: set "
+                "CDP_JWT_SECRET to a secret of your own (or CDP_ENV=dev on a developer's machine)"
+            )
+        if len(secret.encode()) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"refusing to start with a JWT secret under {MIN_JWT_SECRET_LENGTH} bytes "
+                "outside dev mode (CDP_JWT_SECRET)"
+            )
+        return self
 
     @property
     def database_name(self) -> str:

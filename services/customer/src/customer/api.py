@@ -13,6 +13,7 @@ from contracts.customers import (
     CustomerSearch,
     CustomerStatus,
 )
+from contracts.limits import INT64_MAX
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -174,7 +175,7 @@ async def customer_history(
     customers: Customers,
     identity: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_version: Annotated[int | None, Query(ge=1)] = None,
+    before_version: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
 ) -> HistoryPage:
     """Every change, newest first: field, old and new value, when, and who or which MDM event.
     Page on with ``before_version=<next_before_version>``."""

@@ -242,6 +242,8 @@ class CustomerService:
         return []
 
     async def search(self, criteria: CustomerSearch) -> CustomerPage:
+        if criteria.customer_ids is not None and not criteria.customer_ids:
+            return CustomerPage(items=[], next_cursor=None)  # among no customers: none found
         query, sort = search.build_query(criteria)
         found = await self.store.search(query, sort, criteria.limit + 1)
         page = found[: criteria.limit]

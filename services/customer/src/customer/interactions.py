@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from servicekit.auth import Identity
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
-from customer.store import InteractionStore
+from customer.store import ACTIVITY_KEY, InteractionStore
 
 Day = date  # for fields named "date", whose name would shadow the type in the class body
 
@@ -106,7 +106,7 @@ KINDS = {
     )
 }
 ATTACHMENTS = "attachments"
-INTERNAL = ("customer_id", "kind")
+INTERNAL = ("customer_id", "kind", ACTIVITY_KEY)
 
 
 def _validated(model: type[Input], data: dict[str, Any]) -> dict[str, Any]:

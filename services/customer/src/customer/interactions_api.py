@@ -133,8 +133,8 @@ async def customers_with_fulfilments(
 ) -> dict[str, Any]:
     """The customers sent a fulfilment of this activity (case-insensitive), e.g. to build a
     static list from them."""
-    ids = await interactions.store.customers_with(
-        "fulfilments", "activity", activity, FULFILMENT_CUSTOMERS_CAP
+    ids = await interactions.store.customers_with_activity(
+        "fulfilments", activity, FULFILMENT_CUSTOMERS_CAP
     )
     if len(ids) > FULFILMENT_CUSTOMERS_CAP:
         raise Problem(

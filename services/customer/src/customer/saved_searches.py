@@ -52,6 +52,9 @@ class SavedSearchStore:
 
     async def create_indexes(self) -> None:
         await self.searches.create_index([("name_key", ASCENDING)], unique=True, name="name_unique")
+        # a rep's list: theirs or their teams' (each branch of the $or by its own index)
+        await self.searches.create_index([("owner", ASCENDING)], name="owner")
+        await self.searches.create_index([("teams", ASCENDING)], name="teams")
 
     async def insert(self, doc: dict[str, Any]) -> None:
         await self.searches.insert_one(doc)

@@ -15,7 +15,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.customers import CustomerSearch
@@ -61,6 +61,27 @@ SORT_PATHS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "mdm_code": "mdm_code",
+}
+# search keys with an index of their own (see CustomerStore.create_indexes)
+INDEXED_KEYS = (
+    "last_name",
+    "first_name",
+    "organization",
+    "names",
+    "email",
+    "phones",
+    "words",
+    "lines",
+    "cities",
+    "postal_codes",
+    "alt_customer_id",
+)
+# The lowest value of each sort path's type: ``{"$gte": floor}`` selects the records that have
+# a value as one index range (``{"$ne": None}`` would read the whole index).
+SORT_FLOORS: dict[str, Any] = {
+    **{path: "" for key, path in SORT_PATHS.items() if key not in ("created_at", "updated_at")},
+    "created_at": datetime.min.replace(tzinfo=UTC),
+    "updated_at": datetime.min.replace(tzinfo=UTC),
 }
 _WORD = re.compile(r"[\w@.+-]+")
 
@@ -169,26 +190,33 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
 
     path = SORT_PATHS[criteria.sort]
     direction = 1 if criteria.order == "asc" else -1
+    # Ties are broken by id in the same direction, so that an index on (sort value, _id) gives
+    # either order read forwards or backwards (a mixed-direction sort would be sorted in memory).
     if criteria.cursor is not None:
         after_value, after_id = _decode_cursor(criteria.cursor)
         beyond = "$gt" if direction == 1 else "$lt"
         if after_value is None:
             # documents without the sort value come first ascending (last descending)
-            later = {"$or": [{path: {"$ne": None}}, {path: None, "_id": {"$gt": after_id}}]}
+            later = {
+                "$or": [
+                    {path: {"$gte": SORT_FLOORS[path]}},
+                    {path: None, "_id": {beyond: after_id}},
+                ]
+            }
             if direction == -1:
-                later = {path: None, "_id": {"$gt": after_id}}
+                later = {path: None, "_id": {beyond: after_id}}
         else:
             later = {
                 "$or": [
                     {path: {beyond: after_value}},
-                    {path: after_value, "_id": {"$gt": after_id}},
+                    {path: after_value, "_id": {beyond: after_id}},
                 ]
             }
             if direction == -1:
                 later["$or"].append({path: None})
         clauses.append(later)
     query: dict[str, Any] = {"$and": clauses} if clauses else {}
-    return query, [(path, direction), ("_id", 1)]
+    return query, [(path, direction), ("_id", direction)]
 
 
 def next_cursor(page: list[dict[str, Any]], criteria: CustomerSearch, more: bool) -> str | None:

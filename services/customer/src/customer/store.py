@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -39,10 +38,18 @@ class CustomerStore:
     async def create_indexes(self) -> None:
         await self.customers.create_index(
             [("mdm_code", ASCENDING)], unique=True, sparse=True, name="mdm_code_unique"
-        )
-        for key in ("last_name", "first_name", "organization", "names", "email", "phones", "words"):
+        )  # sparse, so it cannot give every record in MDM code order: mdm_code_id below does
+        # One index per search key a criterion matches by prefix on its own (with the id for
+        # keyset paging); the sort keys among them also serve unfiltered pages in sort order.
+        # Criteria that select large shares (kind, status, gender, salutation, state, country...)
+        # have none: they narrow a search that another criterion or the sort's index drives.
+        for key in search.INDEXED_KEYS:
             await self.customers.create_index(
                 [(f"{search.FIELD}.{key}", ASCENDING), ("_id", ASCENDING)], name=f"search_{key}"
+            )
+        for path in ("created_at", "updated_at", "date_of_birth", "mdm_code"):
+            await self.customers.create_index(
+                [(path, ASCENDING), ("_id", ASCENDING)], name=f"{path}_id"
             )
         await self.customers.create_index([("addresses.brick", ASCENDING)], name="brick")
         await self.customers.create_index(
@@ -230,6 +237,15 @@ INTERACTIONS = "interactions"
 BLOBS = "attachment_blobs"
 COUNTERS = "counters"
 TRAITS = "trait_names"
+# The activity casefolded, beside it: matched exactly from an index, where a case-insensitive
+# regex would read every interaction.
+ACTIVITY_KEY = "activity_key"
+
+
+def _with_activity_key(fields: dict[str, Any]) -> dict[str, Any]:
+    if not fields.get("activity"):
+        return fields
+    return {**fields, ACTIVITY_KEY: fields["activity"].casefold()}
 
 
 class InteractionStore:
@@ -245,9 +261,13 @@ class InteractionStore:
         await self.interactions.create_index(
             [("customer_id", ASCENDING), ("at", DESCENDING)], name="customer_timeline"
         )
+        await self.interactions.create_index(
+            [("kind", ASCENDING), (ACTIVITY_KEY, ASCENDING), ("customer_id", ASCENDING)],
+            name="kind_activity",
+        )
 
     async def insert(self, doc: dict[str, Any]) -> None:
-        await self.interactions.insert_one(doc)
+        await self.interactions.insert_one(_with_activity_key(doc))
 
     async def get(self, customer_id: str, kind: str, item_id: str) -> dict[str, Any] | None:
         return await self.interactions.find_one(
@@ -256,9 +276,11 @@ class InteractionStore:
 
     async def update(self, doc: dict[str, Any], fields: dict[str, Any], removed: set[str]) -> bool:
         """Apply if the document is still at the version read; False if it moved on."""
-        update: dict[str, Any] = {"$set": fields}
+        update: dict[str, Any] = {"$set": _with_activity_key(fields)}
         if removed:
             update["$unset"] = dict.fromkeys(removed, "")
+            if "activity" in removed:
+                update["$unset"][ACTIVITY_KEY] = ""
         result = await self.interactions.update_one(
             {"_id": doc["_id"], "version": doc["version"]}, update
         )
@@ -283,11 +305,12 @@ class InteractionStore:
         cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()
 
-    async def customers_with(self, kind: str, field: str, value: str, cap: int) -> list[str]:
-        """Ids of the customers with an interaction of ``kind`` whose ``field`` is ``value``
-        (case-insensitive), sorted; at most ``cap`` + 1 so a caller can tell there are more."""
-        pattern = {"$regex": f"^{re.escape(value)}$", "$options": "i"}
-        cursor = self.interactions.find({"kind": kind, field: pattern}, {"customer_id": 1})
+    async def customers_with_activity(self, kind: str, activity: str, cap: int) -> list[str]:
+        """Ids of the customers with an interaction of ``kind`` of this ``activity`` (regardless
+        of case), sorted; at most ``cap`` + 1 so a caller can tell there are more."""
+        cursor = self.interactions.find(
+            {"kind": kind, ACTIVITY_KEY: activity.casefold()}, {"customer_id": 1}
+        )
         found: set[str] = set()
         async for doc in cursor:
             found.add(doc["customer_id"])
@@ -321,7 +344,8 @@ class InteractionStore:
         ids = [
             d["_id"] async for d in self.interactions.find({"customer_id": customer_id}, {"_id": 1})
         ]
-        await self.blobs.delete_many({"_id": {"$in": ids}})
+        if ids:
+            await self.blobs.delete_many({"_id": {"$in": ids}})
         await self.interactions.delete_many({"customer_id": customer_id})
 
     async def trait_catalogue(self) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -108,9 +107,12 @@ async def find_lists(
     lists with a name (``name``, regardless of case)."""
     query: dict[str, Any] = {}
     if name:
-        query["name"] = {"$regex": f"^{re.escape(name.strip())}$", "$options": "i"}
+        query.update(lists.store.name_query(name))
     if customer_id:
-        query["_id"] = {"$in": await lists.store.lists_of(customer_id)}
+        ids = await lists.store.lists_of(customer_id)
+        if not ids:
+            return []  # in no list: nothing to ask the database
+        query["_id"] = {"$in": ids}
     if team:
         query["owners.teams"] = team
     if kind:
@@ -217,7 +219,8 @@ async def lists_of_customer(
     """Every list the customer is in: team plans' lists (with the segments that put them there)
     and static lists and groups."""
     memberships = await plans.store.memberships_of(customer_id)
-    static = await lists.store.find({"_id": {"$in": await lists.store.lists_of(customer_id)}})
+    ids = await lists.store.lists_of(customer_id)
+    static = await lists.store.find({"_id": {"$in": ids}}) if ids else []
     return {
         "plans": [
             {k: m.get(k) for k in ("plan_id", "since", "segments", "bricks", "reasons")}

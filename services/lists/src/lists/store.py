@@ -26,6 +26,9 @@ HIDDEN = {OUTBOX: 0, REBUILT: 0}  # what membership reads leave out
 STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
+NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
+
+
 def membership_id(plan_id: str, customer_id: str) -> str:
     return f"{plan_id}|{customer_id}"
 
@@ -46,9 +49,16 @@ class ListsStore:
             [("plan_id", ASCENDING), ("member", ASCENDING), ("customer_id", ASCENDING)],
             name="plan_members",
         )
+        # a customer's lists (the 360, explain) and an erasure
+        await self.memberships.create_index(
+            [("customer_id", ASCENDING), ("member", ASCENDING), ("plan_id", ASCENDING)],
+            name="customer_memberships",
+        )
         await self.snapshots.create_index(
             [("plan_id", ASCENDING), ("customer_id", ASCENDING)], name="plan_snapshot"
         )
+        await self.snapshots.create_index([("customer_id", ASCENDING)], name="customer_snapshots")
+        await self.plans.create_index([("team_id", ASCENDING)], name="team_plans")
         await self.customers.create_index([("mdm_code", ASCENDING)], name="mdm_code")
 
     # --- teams and plans
@@ -200,6 +210,17 @@ def _only_duplicate_keys(exc: Exception) -> bool:
     return bool(errors) and all(e.get("code") == 11000 for e in errors)
 
 
+# The name casefolded, beside it: a name lookup regardless of case is an exact match from an
+# index, where a case-insensitive regex would read every list.
+NAME_KEY = "name_key"
+
+
+def _with_name_key(fields: Mapping[str, Any]) -> dict[str, Any]:
+    if not fields.get("name"):
+        return dict(fields)
+    return {**fields, NAME_KEY: fields["name"].strip().casefold()}
+
+
 def entry_id(list_id: str, customer_id: str) -> str:
     return f"{list_id}|{customer_id}"
 
@@ -216,19 +237,37 @@ class StaticListStore:
             [("list_id", ASCENDING), ("customer_id", ASCENDING)], name="list_customers"
         )
         await self.entries.create_index([("customer_id", ASCENDING)], name="customer_lists")
+        await self.lists.create_index([(NAME_KEY, ASCENDING)], name="name_key")
+        await self.lists.create_index([("owners.teams", ASCENDING)], name="owner_teams")
+        await self.lists.create_index([("kind", ASCENDING), ("name", ASCENDING)], name="kind_name")
+        # Lists stored before the name key existed get it (once; a read of every list, which
+        # are few, on purpose).
+        older = self.lists.find({NAME_KEY: {"$exists": False}}, {"name": 1}, hint=NATURAL)
+        async for doc in older:
+            if doc.get("name"):
+                await self.lists.update_one(
+                    {"_id": doc["_id"]}, {"$set": self.name_query(doc["name"])}
+                )
 
     async def insert(self, doc: dict[str, Any]) -> None:
-        await self.lists.insert_one(doc)
+        await self.lists.insert_one(_with_name_key(doc))
 
     async def get(self, list_id: str) -> dict[str, Any] | None:
-        return await self.lists.find_one({"_id": list_id})
+        return await self.lists.find_one({"_id": list_id}, {NAME_KEY: 0})
 
     async def find(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return await self.lists.find(dict(query)).sort("name").to_list(None)
+        """Lists matching ``query`` (``name_query`` for a name), by name."""
+        return await self.lists.find(dict(query), {NAME_KEY: 0}).sort("name").to_list(None)
+
+    @staticmethod
+    def name_query(name: str) -> dict[str, Any]:
+        """The lists with this name, regardless of case."""
+        return {NAME_KEY: name.strip().casefold()}
 
     async def update(self, list_id: str, version: int, fields: Mapping[str, Any]) -> bool:
         result = await self.lists.update_one(
-            {"_id": list_id, "version": version}, {"$set": {**fields, "version": version + 1}}
+            {"_id": list_id, "version": version},
+            {"$set": {**_with_name_key(fields), "version": version + 1}},
         )
         return result.matched_count == 1
 

@@ -32,7 +32,8 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     coupon_store = CouponStore(runtime.db)
     members_relay = runtime.relay_for(MEMBERS)
     engagement = EngagementStore(runtime.db)
-    referrals = ReferralService(ReferralStore(runtime.db), store, points, settings)
+    referral_store = ReferralStore(runtime.db)
+    referrals = ReferralService(referral_store, store, points, settings)
     loyalty = LoyaltyService(
         store, points, coupon_store, engagement, referrals, members_relay, settings
     )
@@ -53,6 +54,7 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
         await points.create_indexes()
         await coupons.store.create_indexes()
         await engagement.create_indexes()
+        await referral_store.create_indexes()
         for job in jobs:
             job.start()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from contracts.limits import INT64_MAX
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -60,10 +61,10 @@ class CouponDefinition(BaseModel):
     delay_days: Annotated[int, Field(ge=0, le=365)] = Field(
         default=0, description="Days after issue before the coupon can be used"
     )
-    total_limit: Annotated[int, Field(ge=1)] | None = Field(
+    total_limit: Annotated[int, Field(ge=1, le=INT64_MAX)] | None = Field(
         default=None, description="Redemptions allowed over all customers (none: no limit)"
     )
-    per_customer_limit: Annotated[int, Field(ge=1)] | None = Field(
+    per_customer_limit: Annotated[int, Field(ge=1, le=INT64_MAX)] | None = Field(
         default=1, description="Coupons of this promotion a customer may hold"
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from servicekit import batch_jobs
@@ -15,9 +15,9 @@ from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
-REASSESSED = (
-    "tier_reassessed_by"  # the reassessment job that last moved a member (see tier_reassessment.py)
-)
+# The reassessment job that last moved a member's tier (see tier_reassessment.py)
+REASSESSED = "tier_reassessed_by"
+NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
 
 
 class LoyaltyStore:
@@ -131,6 +131,8 @@ class PointsStore:
         await self.ledger.create_index(
             [("customer_id", ASCENDING), ("at", ASCENDING)], name="customer_ledger"
         )
+        # what an order earned, to take back on a return or move on a transfer
+        await self.ledger.create_index([("order_id", ASCENDING)], name="order_entries")
 
     async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> None:
         """Insert orders not seen yet; a repeated order id leaves the first one as it was."""
@@ -291,9 +293,11 @@ class RfmStore:
         self.purchases = db[PURCHASES]
 
     async def purchase_facts(self, since: datetime) -> list[dict[str, Any]]:
+        """The lookback's purchases: a run reads the collection through, on purpose."""
         cursor = self.purchases.find(
             {"purchased_at": {"$gte": since}, "returned_at": None},
             {"customer_id": 1, "purchased_at": 1, "total": 1},
+            hint=NATURAL,
         )
         return await cursor.to_list(None)
 
@@ -396,6 +400,16 @@ class ReferralStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.referrals = db[REFERRALS]
         self.members = db[MEMBERS]
+
+    async def create_indexes(self) -> None:
+        # the referrals a member made, newest first; and a referred member's own referral
+        # (a claim, a first purchase), by status
+        await self.referrals.create_index(
+            [("referrer_id", ASCENDING), ("invited_at", DESCENDING)], name="referrer"
+        )
+        await self.referrals.create_index(
+            [("referred_id", ASCENDING), ("status", ASCENDING)], name="referred"
+        )
 
     async def member_by_code(self, code: str) -> dict[str, Any] | None:
         return await self.members.find_one({"referral_code": code}, {OUTBOX: 0})
