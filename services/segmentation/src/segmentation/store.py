@@ -25,6 +25,7 @@ VERSIONS = "segmentation_versions"
 RECOMPUTED = "recomputed"
 # Where a rule's sources live in a customers document (profile: under the segmentation's code).
 CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
+NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
 
 
 def profile_path(code: str) -> str:
@@ -161,4 +162,6 @@ class SegmentationStore:
         return await self.tombstones.among(customer_ids)
 
     async def count(self, query: Mapping[str, Any]) -> int:
-        return await self.customers.count_documents(query)
+        """Customers matching segment rules compiled to a query: rules may name any field with
+        any operator, so this reads the whole collection, deliberately (``$natural``)."""
+        return await self.customers.count_documents(query, hint=NATURAL)
