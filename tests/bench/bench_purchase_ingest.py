@@ -139,8 +139,9 @@ async def main() -> None:
         try:
             await asyncio.to_thread(wait_ready, process, ports["loyalty"])
             progress.begin()
-            await wait_count(db, "purchases", args.events, "purchases stored", progress)
-            await wait_count(db, "ledger", args.events, "points entries")
+            # a purchase is done when its points are in the ledger (written after the purchase)
+            await wait_count(db, "ledger", args.events, "points entries", progress)
+            await wait_count(db, "purchases", args.events, "purchases stored")
             rate = args.events / (time.perf_counter() - began)
             memory = rss_mb(process)
         finally:
