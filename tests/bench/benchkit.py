@@ -1,9 +1,12 @@
 """What the benchmarks share: customer events as the customer service writes them, a fast
-producer, a raw consume baseline, counting without scanning, and resident memory."""
+producer, a raw consume baseline, counting without scanning, resident memory, and the report
+every benchmark prints: its figure beside the raw legs measured in the same run, and the rate of
+the run's last tenth beside its first tenth (a flat cost as the data grows)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -82,16 +85,94 @@ async def raw_consume(bootstrap: str, topic: str, count: int) -> float:
         await consumer.stop()
 
 
-async def wait_count(db: Any, collection: str, count: int, what: str) -> float:
-    """Seconds until the collection holds ``count`` documents. estimated_document_count asks for
-    the size; count_documents would scan on the stand-in, slowing what it waits for."""
+class Progress:
+    """How far a run got over time (samples of a count), to compare the rate of its first tenth
+    with its last: a cost that grows with the data stored shows as a falling last tenth."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.began = time.perf_counter()
+        self.started = 0.0
+        self.samples: list[tuple[float, int]] = [(0.0, 0)]
+
+    def begin(self) -> None:
+        """Work begins now (e.g. the service is ready): the first tenth is timed from here."""
+        self.started = time.perf_counter() - self.began
+
+    def record(self, count: int) -> None:
+        self.samples.append((time.perf_counter() - self.began, min(count, self.total)))
+
+    def tenths(self) -> tuple[float, float]:
+        """Rates (per second) of the first and the last tenth of the total. Work arrives in
+        steps (a batch at a time), so each step is spread over the time since the step before
+        it; the first tenth is timed from ``begin`` (a service's start-up is not part of the
+        cost)."""
+        points = [(self.started, 0)]
+        for t, c in self.samples:
+            if c > points[-1][1]:
+                points.append((t, c))
+
+        def when(count: float) -> float:
+            for (t0, c0), (t1, c1) in itertools.pairwise(points):
+                if c1 >= count:
+                    return t0 + (t1 - t0) * (count - c0) / (c1 - c0)
+            return points[-1][0]
+
+        tenth = self.total / 10
+        first = when(tenth) - points[0][0]
+        last = when(self.total) - when(self.total - tenth)
+        return tenth / max(first, 1e-9), tenth / max(last, 1e-9)
+
+
+def verdict(value: float, target: float) -> str:
+    return "met" if value >= target else "missed"
+
+
+def report(
+    what: str,
+    rate: float,
+    raw: dict[str, float],
+    target: float,
+    progress: Progress | None = None,
+    unit: str = "/s",
+) -> None:
+    """Print the figure beside the raw legs of the same run, the ratio to the slowest raw leg
+    against its target, and the last tenth's rate against the first's (target >= 80%)."""
+    print(f"{what}: {rate:,.0f} {unit}")
+    for name, value in raw.items():
+        print(f"  raw {name}: {value:,.0f} {unit}")
+    if raw:
+        ratio = rate / min(raw.values())
+        print(
+            f"  ratio to the slowest raw leg: {ratio:.0%} "
+            f"(target >= {target:.0%}: {verdict(ratio, target)})"
+        )
+    if progress is not None:
+        first, last = progress.tenths()
+        flat = last / first
+        print(
+            f"  first tenth {first:,.0f} {unit}, last tenth {last:,.0f} {unit}: {flat:.0%} "
+            f"(target >= 80%: {verdict(flat, 0.8)})"
+        )
+
+
+async def wait_count(
+    db: Any, collection: str, count: int, what: str, progress: Progress | None = None
+) -> float:
+    """Seconds until the collection holds ``count`` documents (sampled into ``progress``).
+    estimated_document_count asks for the size; count_documents would scan on the stand-in,
+    slowing what it waits for."""
     began = time.perf_counter()
     last = 0.0
     while (n := await db[collection].estimated_document_count()) < count:
+        if progress is not None:
+            progress.record(n)
         if time.perf_counter() - last > 15:
             last = time.perf_counter()
             print(f"  ... {what}: {n} of {count}", flush=True)
         await asyncio.sleep(0.25)
+    if progress is not None:
+        progress.record(n)
     return time.perf_counter() - began
 
 

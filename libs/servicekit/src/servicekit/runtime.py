@@ -1,7 +1,8 @@
 """One composition root shape for every service: what it connects to, and its HTTP app.
 
 Nothing connects at import time. ``create_app`` builds the FastAPI app whose lifespan starts the
-runtime (database, producer, outbox relays, then the consumers) and stops it in reverse order.
+runtime (database, producer, outbox relays, batch jobs, then the consumers) and stops it in
+reverse order.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit import faults, problems
+from servicekit import batch_jobs, faults, problems
 from servicekit import logging as cdp_logging
 from servicekit.database import make_client
 from servicekit.messaging import Publisher, make_broker
@@ -41,6 +42,7 @@ class ServiceRuntime:
         self.publisher = Publisher(settings)
         self.broker: KafkaBroker | None = make_broker(settings) if consumes else None
         self.relays: list[OutboxRelay] = []
+        self.jobs = batch_jobs.BatchJobRunner(self.db[batch_jobs.COLLECTION], self.publisher)
         self.started = False
 
     def relay_for(self, collection_name: str) -> OutboxRelay:
@@ -61,6 +63,8 @@ class ServiceRuntime:
             await hook(self)
         for relay in self.relays:
             await relay.start()
+        await self.jobs.create_indexes()
+        await self.jobs.resume()
         if self.broker is not None and not self.settings.fault_consumers_paused:
             await self.broker.start()
         self.started = True
@@ -70,6 +74,7 @@ class ServiceRuntime:
         self.started = False
         if self.broker is not None:
             await self.broker.stop()
+        await self.jobs.stop()
         for hook in on_stop:
             await hook(self)
         for relay in self.relays:

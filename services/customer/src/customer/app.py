@@ -8,7 +8,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from customer import api, bulk_api, consumers, interactions_api, saved_searches
 from customer.handlers import MDM_INGEST, CustomerService
-from customer.imports import Importer
+from customer.imports import CustomerImport, Importer
 from customer.interactions import InteractionService
 from customer.settings import CustomerSettings
 from customer.store import CUSTOMERS, ERASURES, CustomerStore, ImportStore, InteractionStore
@@ -30,7 +30,9 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     interactions = InteractionService(
         interaction_store, settings.attachment_max_bytes, frozenset(settings.attachment_types)
     )
-    importer = Importer(customers, ImportStore(runtime.db))
+    import_files = ImportStore(runtime.db)
+    importer = Importer(customers, import_files, runtime.jobs)
+    runtime.jobs.register(CustomerImport(customers, import_files, settings.import_chunk))
     searches = saved_searches.SavedSearchStore(runtime.db)
     consumers.subscribe(runtime, customers)
 
@@ -38,8 +40,6 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
         await store.create_indexes()
         await interaction_store.create_indexes()
         await searches.create_indexes()
-        await importer.jobs.create_indexes()
-        await importer.jobs.interrupted()
 
     app = create_app(
         runtime,

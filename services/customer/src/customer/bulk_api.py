@@ -110,16 +110,12 @@ async def start_import(
             [{"loc": ("mapping",), "msg": "a JSON object of column -> field", "type": "mapping"}]
         ) from exc
     job = await jobs.start(data, file.filename or "import.csv", columns, on_invalid, identity)
-    response.headers["Location"] = f"/bulk/imports/{job['_id']}"
-    return public_job(job)
+    response.headers["Location"] = f"/bulk/imports/{job['id']}"
+    return job
 
 
 @router.get("/imports/{job_id}", summary="An import's progress, and its report when done")
 async def import_status(
     job_id: str, jobs: Annotated[Importer, Depends(importer)], identity: CurrentIdentity
 ) -> dict[str, Any]:
-    return public_job(await jobs.get(job_id))
-
-
-def public_job(job: dict[str, Any]) -> dict[str, Any]:
-    return {"id": job["_id"], **{k: v for k, v in job.items() if k != "_id"}}
+    return await jobs.get(job_id)

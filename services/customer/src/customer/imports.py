@@ -1,11 +1,13 @@
 """CSV import of customers (seed 003): column mapping, a validation report per row, and dedupe
 against existing customers by MDM code, email, SMS number, or name and postcode.
 
-An import is a job: the upload answers at once with the job's id, the file is processed in the
-background in chunks, and the job document shows progress and, at the end, the report (created,
-updated, matched, rejected, and each rejected row's column and reason). ``on_invalid="skip"``
-imports the good rows and reports the bad; ``"abort"`` checks every row first and imports
-nothing if any is bad. Rows already imported match on a rerun, so a rerun is safe.
+An import is a batch job (servicekit.batch_jobs): the upload answers at once with the job's id,
+the file is kept in the database and processed in the background in chunks from a checkpoint, so
+an import a crash interrupted goes on after a restart; the job document shows progress and, at
+the end, the report (created, updated, matched, rejected, and each rejected row's column and
+reason). ``on_invalid="skip"`` imports the good rows and reports the bad; ``"abort"`` checks
+every row first and imports nothing if any is bad. Rows already imported match on a rerun, so a
+rerun is safe.
 """
 
 from __future__ import annotations
@@ -13,25 +15,38 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from contracts.customer_events import (
+    CustomerChanged,
+    CustomerRegistered,
+    CustomerUpdated,
+    FieldChange,
+)
 from contracts.customers import CustomerCreate, CustomerEdit
+from contracts.topics import CUSTOMER_EVENTS
 from pydantic import ValidationError
 from servicekit.auth import Identity
-from servicekit.logging import get_logger
+from servicekit.batch_jobs import BatchJobRunner, Chunk
+from servicekit.logging import correlation_id, get_logger
+from servicekit.messaging import OutgoingRecord
 from servicekit.problems import Invalid, NotFound, Problem
 
-from customer import search
+from customer import domain, search
 from customer.domain import EDITABLE_FIELDS
-from customer.handlers import CustomerService
-from customer.store import ImportStore
+from customer.handlers import SOURCE, CustomerService
+from customer.store import HIDDEN, IMPORTED, ImportStore
+
+HIDDEN_FIELDS = {*HIDDEN, IMPORTED}
 
 log = get_logger(__name__)
-CHUNK = 500
+IMPORT = "customer-import"  # the batch job kind
+CHUNK = 1000
 MAX_ERRORS = 1000
 OnInvalid = Literal["skip", "abort"]
 ADDRESS_TARGETS = {
@@ -44,6 +59,15 @@ ADDRESS_TARGETS = {
     "country": "country",
     "brick": "brick",
 }
+PUBLIC_FIELDS = (
+    "filename",
+    "on_invalid",
+    "columns",
+    "created_at",
+    "created_by",
+    "progress",
+    "finished_at",
+)
 TARGETS = frozenset({*EDITABLE_FIELDS, "mdm_code", *ADDRESS_TARGETS} - {"addresses"})
 
 
@@ -198,10 +222,22 @@ class Candidates:
 
 
 @dataclass
+class Touched:
+    """A customer the chunk creates or changes: as stored before (None: new), as it will be
+    written, and the rows behind it (row number -> created or updated)."""
+
+    before: dict[str, Any] | None
+    record: dict[str, Any]
+    rows: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Importer:
+    """Starts imports and shows them; the work is the batch job below."""
+
     customers: CustomerService
-    jobs: ImportStore
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    files: ImportStore
+    jobs: BatchJobRunner
 
     async def start(
         self,
@@ -233,93 +269,195 @@ class Importer:
                     }
                 ]
             )
-        job = {
-            "_id": str(uuid.uuid4()),
-            "status": "running",
-            "filename": filename,
-            "on_invalid": on_invalid,
-            "columns": {header[i]: target for i, target in columns.items()},
-            "created_at": datetime.now(UTC),
-            "created_by": f"user:{identity.user}",
-            "progress": Tally().__dict__,
-        }
-        await self.jobs.create(job)
-        task = asyncio.create_task(self._run(job["_id"], text, columns, on_invalid, identity))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return job
+        job_id = str(uuid.uuid4())
+        await self.files.save(job_id, text)  # before the job: its first chunk reads it
+        job = await self.jobs.submit(
+            IMPORT,
+            {
+                "_id": job_id,
+                "filename": filename,
+                "on_invalid": on_invalid,
+                "columns": {header[i]: target for i, target in columns.items()},
+                "column_indexes": {str(i): target for i, target in columns.items()},
+                "created_at": datetime.now(UTC),
+                "created_by": f"user:{identity.user}",
+                "progress": Tally().__dict__,
+            },
+        )
+        return public(job)
 
     async def get(self, job_id: str) -> dict[str, Any]:
         job = await self.jobs.get(job_id)
-        if job is None:
+        if job is None or job.get("kind") != IMPORT:
             raise NotFound(f"no import {job_id}", code="import-not-found")
-        return job
+        return public(job)
 
-    async def _run(
-        self,
-        job_id: str,
-        text: str,
-        columns: dict[int, str],
-        on_invalid: OnInvalid,
-        identity: Identity,
+
+def public(job: dict[str, Any]) -> dict[str, Any]:
+    """An import job as the API shows it."""
+    shown = {
+        "id": job["_id"],
+        "status": job.get("outcome") or job["state"],
+        **{k: job[k] for k in PUBLIC_FIELDS if k in job},
+    }
+    if job.get("error"):
+        shown["progress"] = {**shown["progress"], "failure": job["error"]}
+    return shown
+
+
+@dataclass
+class Reader:
+    """The rows of one import's file, read on from where the last chunk stopped."""
+
+    after: int | None
+    rows: Iterator[Row]
+
+    def take(self, count: int) -> list[Row]:
+        taken = list(itertools.islice(self.rows, count))
+        if taken:
+            self.after = taken[-1].number
+        return taken
+
+
+class CustomerImport:
+    """The import batch job: a chunk of rows at a time from the checkpoint (the last row
+    done). Per chunk: one dedupe query by index, the rows decided in memory (a row may match a
+    customer an earlier row of the chunk created), new customers in one insert_many and changed
+    ones in one bulk update, each stamped with the job, the chunk and its rows; then their events.
+
+    A job resumed after a crash runs the chunk after its checkpoint again: its rows now find the
+    customers that chunk wrote, stamped, and count as the stamp says (no duplicates), and those
+    customers' events are published again from the stored state (consumers apply them once).
+    History entries come from those events (the service's own consumer inserts them in batches).
+    """
+
+    kind = IMPORT
+
+    def __init__(
+        self, customers: CustomerService, files: ImportStore, chunk_size: int = CHUNK
     ) -> None:
-        tally = Tally()
-        try:
-            if on_invalid == "abort":
-                for row in rows_of(text, columns):
-                    if check(row).error:
-                        tally.reject(row.number, *row.error)
-                if tally.rejected:
-                    await self.jobs.finish(job_id, "rejected", tally.__dict__)
-                    return
-            chunk: list[Row] = []
-            for row in rows_of(text, columns):
-                chunk.append(row)
-                if len(chunk) == CHUNK:
-                    await self._chunk(chunk, tally, identity)
-                    await self.jobs.progress(job_id, tally.__dict__)
-                    chunk = []
-            await self._chunk(chunk, tally, identity)
-            await self.jobs.finish(job_id, "done", tally.__dict__)
-        except Exception as exc:  # the job says so; the service keeps serving
-            log.exception("import failed", job=job_id)
-            await self.jobs.finish(job_id, "failed", {**tally.__dict__, "failure": repr(exc)})
+        self.customers = customers
+        self.files = files
+        self.chunk_size = chunk_size
+        self._readers: dict[str, Reader] = {}
 
-    async def _chunk(self, rows: list[Row], tally: Tally, identity: Identity) -> None:
+    async def run_chunk(self, job: Mapping[str, Any], after: Any) -> Chunk | None:
+        if job.get("outcome") == "rejected":
+            return None
+        columns = {int(i): target for i, target in job["column_indexes"].items()}
+        if after is None and job["on_invalid"] == "abort":
+            text = await self.files.text(job["_id"])
+            refused = await asyncio.to_thread(_check_all, text, columns)
+            if refused.rejected:
+                return Chunk(after, fields={"progress": refused.__dict__, "outcome": "rejected"})
+        rows = (await self._reader(job, after, columns)).take(self.chunk_size)
+        if not rows:
+            return None
+        tally = Tally(**{**job["progress"], "errors": list(job["progress"]["errors"])})
+        events = await self._chunk(job, after, rows, tally)
+        return Chunk(rows[-1].number, events, fields={"progress": tally.__dict__})
+
+    async def finish(self, job: Mapping[str, Any]) -> None:
+        self._readers.pop(job["_id"], None)
+        await self.files.forget(job["_id"])
+
+    async def _reader(self, job: Mapping[str, Any], after: Any, columns: dict[int, str]) -> Reader:
+        reader = self._readers.get(job["_id"])
+        if reader is None or reader.after != after:  # first chunk, or resumed in a new process
+            rows = rows_of(await self.files.text(job["_id"]), columns)
+            if after is not None:
+                rows = itertools.dropwhile(lambda row: row.number <= after, rows)
+            reader = self._readers[job["_id"]] = Reader(after, rows)
+        return reader
+
+    async def _chunk(
+        self, job: Mapping[str, Any], after: Any, rows: list[Row], tally: Tally
+    ) -> list[OutgoingRecord]:
+        store = self.customers.store
         candidates = Candidates()
-        for record in await self.customers.store.candidates(
+        for record in await store.import_candidates(
             mdm_codes=[r.fields["mdm_code"] for r in rows if r.fields.get("mdm_code")],
             emails=[search.normalise(r.fields["email"]) for r in rows if r.fields.get("email")],
             phones=[search.digits(r.fields["sms"]) for r in rows if r.fields.get("sms")],
-            last_names=[
-                search.normalise(r.fields["last_name"]) for r in rows if r.fields.get("last_name")
-            ],
+            names=[key for r in rows if (key := _match_key({**r.fields, "_id": None}))],
         ):
             candidates.add(record)
+        chunk = {"job": job["_id"], "after": after}
+        touched: dict[str, Touched] = {}
+        written_before: dict[str, dict[str, Any]] = {}
+        now = datetime.now(UTC)
         for row in rows:
             tally.rows += 1
             try:
-                await self._row(row, candidates, tally, identity)
+                self._row(row, candidates, touched, written_before, chunk, tally, job, now)
             except (ValidationError, Invalid) as exc:
                 tally.reject(row.number, *_first_error(exc))
             except Problem as exc:
                 tally.reject(row.number, exc.extensions.get("field"), exc.detail)
 
-    async def _row(
-        self, row: Row, candidates: Candidates, tally: Tally, identity: Identity
+        stamps = {cid: self._stamp(chunk, t) for cid, t in touched.items()}
+        failed = await store.write_imported(
+            [{**t.record, IMPORTED: stamps[cid]} for cid, t in touched.items() if t.before is None],
+            [
+                (
+                    {**t.record, IMPORTED: stamps[cid]},
+                    t.before["version"],
+                    set(t.before) - set(t.record),
+                )
+                for cid, t in touched.items()
+                if t.before is not None
+            ],
+        )
+        for cid in failed:  # a new MDM code taken meanwhile, or a customer changed meanwhile
+            t = touched.pop(cid)
+            for number, outcome in sorted(t.rows.items(), key=lambda item: int(item[0])):
+                setattr(tally, outcome, getattr(tally, outcome) - 1)
+                tally.reject(
+                    int(number), None, "the customer changed meanwhile: run the file again"
+                )
+        events = [self._event(t.before, t.record, stamps[cid], job) for cid, t in touched.items()]
+        events += [
+            self._event(
+                None if record[IMPORTED]["created"] else record, record, record[IMPORTED], job
+            )
+            for cid, record in written_before.items()
+            if cid not in touched
+        ]
+        return events
+
+    def _row(
+        self,
+        row: Row,
+        candidates: Candidates,
+        touched: dict[str, Touched],
+        written_before: dict[str, dict[str, Any]],
+        chunk: dict[str, Any],
+        tally: Tally,
+        job: Mapping[str, Any],
+        now: datetime,
     ) -> None:
         found = candidates.match(row.fields)
         if len(found) > 1:
             ids = ", ".join(r["_id"] for r in found[:3])
             tally.reject(row.number, None, f"matches more than one customer ({ids})")
             return
+        if found:
+            stamp = found[0].get(IMPORTED) or {}
+            done = stamp.get("rows", {}).get(str(row.number))
+            if done and {k: stamp.get(k) for k in chunk} == chunk:
+                # this very chunk wrote it before a crash: count it as then, publish it again
+                setattr(tally, done, getattr(tally, done) + 1)
+                written_before[found[0]["_id"]] = found[0]
+                return
+        changed_by = job["created_by"]
         if not found:
-            customer = await self.customers.register(
-                CustomerCreate.model_validate(row.fields), identity, origin="import"
+            change = domain.register(
+                CustomerCreate.model_validate(row.fields), now, changed_by, origin="import"
             )
-            created = await self.customers.store.get(customer.id)
-            assert created is not None
-            candidates.add(created)
+            touched[change.record["_id"]] = Touched(
+                None, change.record, {str(row.number): "created"}
+            )
+            candidates.add(change.record)
             tally.created += 1
             return
         record = found[0]
@@ -332,12 +470,64 @@ class Importer:
         CustomerEdit.model_validate(
             {**{k: v for k, v in record.items() if k in EDITABLE_FIELDS}, **patch}
         )
-        stored = {k: v for k, v in record.items() if k != search.FIELD}
-        customer = await self.customers.apply_edit(stored, patch, identity, origin="import")
-        if customer.version == record["version"]:
+        stored = {k: v for k, v in record.items() if k not in (search.FIELD, IMPORTED)}
+        change = domain.edit(stored, patch, now, changed_by, origin="import")
+        if not change.events:
             tally.matched += 1
+            return
+        held = touched.get(record["_id"]) or Touched(stored, stored)
+        held.record = change.record
+        held.rows[str(row.number)] = "updated"
+        touched[record["_id"]] = held
+        candidates.replace(change.record)
+        tally.updated += 1
+
+    @staticmethod
+    def _stamp(chunk: dict[str, Any], touched: Touched) -> dict[str, Any]:
+        changes = domain.changes_between(touched.before, touched.record)
+        return {
+            **chunk,
+            "rows": touched.rows,
+            "created": touched.before is None,
+            "changes": [c.model_dump(mode="json") for c in changes],
+        }
+
+    def _event(
+        self,
+        before: dict[str, Any] | None,
+        record: dict[str, Any],
+        stamp: dict[str, Any],
+        job: Mapping[str, Any],
+    ) -> OutgoingRecord:
+        """The customer's one event for the chunk: registered (with the state after every row
+        of the chunk that touched it) or updated (with what those rows changed)."""
+        shown = {k: v for k, v in record.items() if k not in HIDDEN_FIELDS}
+        customer = domain.to_customer(shown)
+        changes = [FieldChange.model_validate(c) for c in stamp["changes"]]
+        event: CustomerChanged
+        if before is None:
+            event = CustomerRegistered(
+                customer=customer, origin="import", changes=changes, changed_by=job["created_by"]
+            )
         else:
-            tally.updated += 1
-            updated = await self.customers.store.get(customer.id)
-            assert updated is not None
-            candidates.replace(updated)
+            event = CustomerUpdated(
+                customer=customer,
+                origin="import",
+                changes=changes,
+                changed_by=job["created_by"],
+                changed_fields=[c.field for c in changes],
+            )
+        envelope = event.envelope(
+            source=SOURCE, subject=customer.id, correlation_id=correlation_id.get()
+        )
+        topic = self.customers.settings.topic(CUSTOMER_EVENTS.name)
+        return OutgoingRecord.of(topic, customer.id, envelope)
+
+
+def _check_all(text: str, columns: dict[int, str]) -> Tally:
+    """Every row checked as a new customer (the abort mode refuses the file if any is bad)."""
+    tally = Tally()
+    for row in rows_of(text, columns):
+        if check(row).error:
+            tally.reject(row.number, *row.error)  # type: ignore[misc]
+    return tally

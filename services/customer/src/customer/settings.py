@@ -20,3 +20,4 @@ class CustomerSettings(ServiceSettings):
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     # room for an attachment plus its multipart framing; JSON bodies are far smaller
     max_body_bytes: int = 6 * 1024 * 1024
+    import_chunk: int = 1000  # CSV rows per chunk of an import job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from bson import Binary
@@ -20,8 +20,10 @@ from customer import search
 CUSTOMERS = "customers"
 ERASURES = "erasures"  # tombstones of erased customers (id, MDM code, when): no personal data
 HISTORY = "history"  # one document per change event: who changed which fields from what to what
-HIDDEN = {OUTBOX: 0, search.FIELD: 0, consumer_slot.FIELD: 0}  # what a record read leaves out
-WITH_SLOTS = {OUTBOX: 0, search.FIELD: 0}  # a consumer path's read: it needs its slot
+IMPORTED = "imported"  # the import job, chunk and rows that last wrote a record (imports.py)
+# what a record read leaves out
+HIDDEN = {OUTBOX: 0, search.FIELD: 0, consumer_slot.FIELD: 0, IMPORTED: 0}
+WITH_SLOTS = {OUTBOX: 0, search.FIELD: 0, IMPORTED: 0}  # a consumer path's read: it needs its slot
 
 
 class RecordWrite(NamedTuple):
@@ -59,6 +61,10 @@ class CustomerStore:
                 [(path, ASCENDING), ("_id", ASCENDING)], name=f"{path}_id"
             )
         await self.customers.create_index([("addresses.brick", ASCENDING)], name="brick")
+        await self.customers.create_index(
+            [(f"{search.FIELD}.postal_codes", ASCENDING), (f"{search.FIELD}.last_name", ASCENDING)],
+            name="import_name_postcode",
+        )
         await self.erasures.create_index([("mdm_code", ASCENDING)], name="mdm_code")
         await self.history.create_index(
             [("customer_id", ASCENDING), ("version", DESCENDING)], name="customer_version"
@@ -122,26 +128,79 @@ class CustomerStore:
             return {e["index"] for e in errors}
         return set()
 
-    async def candidates(
-        self, mdm_codes: list[str], emails: list[str], phones: list[str], last_names: list[str]
+    async def import_candidates(
+        self,
+        mdm_codes: list[str],
+        emails: list[str],
+        phones: list[str],
+        names: list[tuple[str, str, str]],
     ) -> list[dict[str, Any]]:
-        """Customers that share an MDM code, email, phone or last name with any of these (one
-        query per import chunk), with their search keys."""
+        """Customers an import chunk's rows may be (one query per chunk, each branch on an
+        index): by MDM code, email, phone, or last name and postcode ((last, first, postcode)
+        keys; the caller matches the first name), with their search keys and import stamp."""
         branches = [
             {path: {"$in": values}}
             for path, values in (
                 ("mdm_code", mdm_codes),
                 (f"{search.FIELD}.email", emails),
                 (f"{search.FIELD}.phones", phones),
-                (f"{search.FIELD}.last_name", last_names),
             )
             if values
         ]
+        if names:
+            branches.append(
+                {
+                    f"{search.FIELD}.postal_codes": {"$in": sorted({n[2] for n in names})},
+                    f"{search.FIELD}.last_name": {"$in": sorted({n[0] for n in names})},
+                }
+            )
         if not branches:
             return []
         return await self.customers.find(
             {"$or": branches}, {OUTBOX: 0, consumer_slot.FIELD: 0}
         ).to_list()
+
+    async def write_imported(
+        self,
+        new: Sequence[dict[str, Any]],
+        changed: Sequence[tuple[dict[str, Any], int, Iterable[str]]],
+    ) -> set[str]:
+        """An import chunk's writes: new records in one insert, changed ones (record after, the
+        version it was computed from, fields it removed) in one bulk, each only if the record is
+        still at that version. Returns the ids that did not land (an MDM code taken meanwhile,
+        a record changed meanwhile)."""
+        failed: set[str] = set()
+        if new:
+            docs = [{**record, search.FIELD: search.search_keys(record)} for record in new]
+            try:
+                await self.customers.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                failed |= {docs[e["index"]]["_id"] for e in errors}
+        if changed:
+            ops = []
+            for record, previous, removed in changed:
+                fields = without_slots({k: v for k, v in record.items() if k != "_id"})
+                fields[search.FIELD] = search.search_keys(record)
+                update: dict[str, Any] = {"$set": fields}
+                if removed:
+                    update["$unset"] = dict.fromkeys(removed, "")
+                ops.append(UpdateOne({"_id": record["_id"], "version": previous}, update))
+            result = await self.customers.bulk_write(ops, ordered=False)
+            if result.matched_count < len(ops):
+                wanted = {r["_id"]: (r["version"], r[IMPORTED]) for r, _, _ in changed}
+                cursor = self.customers.find(
+                    {"_id": {"$in": list(wanted)}}, {"version": 1, IMPORTED: 1}
+                )
+                landed = {
+                    doc["_id"]
+                    async for doc in cursor
+                    if (doc.get("version"), doc.get(IMPORTED)) == wanted[doc["_id"]]
+                }
+                failed |= set(wanted) - landed
+        return failed
 
     async def search(
         self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int
@@ -328,38 +387,24 @@ class InteractionStore:
         return {d["_id"] async for d in cursor}
 
 
-IMPORTS = "imports"
+IMPORT_FILES = "import_files"
 
 
 class ImportStore:
-    """Import jobs: their progress and their report."""
+    """The files of running imports (kept until the import is done, so a resumed import can
+    read on); the jobs themselves are batch jobs."""
 
     def __init__(self, db: AsyncDatabase) -> None:
-        self.jobs = db[IMPORTS]
+        self.files = db[IMPORT_FILES]
 
-    async def create(self, job: dict[str, Any]) -> None:
-        await self.jobs.insert_one(job)
+    async def save(self, job_id: str, text: str) -> None:
+        await self.files.insert_one({"_id": job_id, "text": text})
 
-    async def get(self, job_id: str) -> dict[str, Any] | None:
-        return await self.jobs.find_one({"_id": job_id})
+    async def text(self, job_id: str) -> str:
+        found = await self.files.find_one({"_id": job_id})
+        if found is None:
+            raise LookupError(f"the file of import {job_id} is gone")
+        return found["text"]
 
-    async def progress(self, job_id: str, progress: dict[str, Any]) -> None:
-        await self.jobs.update_one({"_id": job_id}, {"$set": {"progress": progress}})
-
-    async def finish(self, job_id: str, status: str, progress: dict[str, Any]) -> None:
-        await self.jobs.update_one(
-            {"_id": job_id},
-            {"$set": {"status": status, "progress": progress, "finished_at": datetime.now(UTC)}},
-        )
-
-    async def create_indexes(self) -> None:
-        await self.jobs.create_index([("status", ASCENDING)], name="status")
-
-    async def interrupted(self) -> int:
-        """At start-up: jobs a stopped process was running will not finish. Rerunning the file
-        is safe (imported rows match)."""
-        result = await self.jobs.update_many(
-            {"status": "running"},
-            {"$set": {"status": "interrupted", "finished_at": datetime.now(UTC)}},
-        )
-        return result.modified_count
+    async def forget(self, job_id: str) -> None:
+        await self.files.delete_one({"_id": job_id})

@@ -8,6 +8,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from lists import api, consumers, static_api
 from lists.handlers import ListsService
+from lists.rebuild import PlanListRebuild
 from lists.settings import ListsSettings
 from lists.static_lists import StaticListService
 from lists.store import MEMBERSHIPS, ListsStore, StaticListStore
@@ -22,7 +23,9 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
         runtime.relay_for(MEMBERSHIPS),
         settings,
         ConsumerSlot("customer_and_segment_events", runtime.publisher),
+        runtime.jobs,
     )
+    runtime.jobs.register(PlanListRebuild(lists, settings.rebuild_batch))
     static_lists = StaticListService(StaticListStore(runtime.db), store)
     consumers.subscribe(runtime, lists)
 
@@ -30,15 +33,11 @@ def build(settings: ListsSettings | None = None) -> FastAPI:
         await store.create_indexes()
         await static_lists.store.create_indexes()
 
-    async def finish(_: ServiceRuntime) -> None:
-        await lists.stop()
-
     app = create_app(
         runtime,
         title="Targeting lists",
         routers=[api.teams, api.plans, static_api.router, static_api.customers],
         on_start=[prepare],
-        on_stop=[finish],
     )
     app.state.lists = lists
     app.state.static_lists = static_lists

@@ -3,20 +3,20 @@ events, the add/edit flow, explain, and plan submission."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts.customer_events import CustomerChanged, CustomerErased
 from contracts.customers import Customer
+from contracts.envelope import Envelope
 from contracts.lists_events import ListMembershipChanged
 from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 from contracts.topics import LISTS_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
+from servicekit.batch_jobs import BatchJobRunner
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
@@ -29,6 +29,7 @@ from lists.domain import CustomerFacts, Decision, Plan, Team
 from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
 
 SOURCE = "cdp/lists"
+REBUILD = "plan-list-rebuild"  # the batch job kind (lists.rebuild)
 BATCH = 1000
 log = get_logger(__name__)
 
@@ -89,6 +90,16 @@ def to_plan(doc: Mapping[str, Any]) -> Plan:
     )
 
 
+@dataclass(frozen=True)
+class MembershipChange:
+    """A membership to write; ``moved`` (in or out of the list) publishes an event."""
+
+    plan: Plan
+    membership: dict[str, Any]
+    moved: bool
+    causation_id: str | None
+
+
 def broken(exc: domain.PlanRuleBroken) -> Problem:
     status = 409 if exc.code == "plan-submitted" else 422
     return Problem(str(exc), status=status, code=exc.code, title="Not allowed for this plan")
@@ -100,7 +111,7 @@ class ListsService:
     relay: OutboxRelay
     settings: ServiceSettings
     memberships_slot: ConsumerSlot  # the customer/segment events path's slot in memberships
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    jobs: BatchJobRunner
 
     # --- access
 
@@ -154,9 +165,9 @@ class ListsService:
             "segments": {code: customer.segment_in(code) for code in plan.segmentations},
         }
 
-    def _changed_entry(
+    def changed_envelope(
         self, plan: Plan, membership: Mapping[str, Any], causation_id: str | None
-    ) -> dict[str, Any]:
+    ) -> Envelope:
         event = ListMembershipChanged(
             plan_id=plan.id,
             team_id=plan.team_id,
@@ -167,15 +178,55 @@ class ListsService:
             caused_by=membership["caused_by"],
             decided_at=membership["decided_at"],
         )
-        envelope = event.envelope(
+        return event.envelope(
             source=SOURCE,
             subject=membership["customer_id"],
             correlation_id=correlation_id.get(),
             causation_id=causation_id,
         )
+
+    def _changed_entry(
+        self, plan: Plan, membership: Mapping[str, Any], causation_id: str | None
+    ) -> dict[str, Any]:
+        envelope = self.changed_envelope(plan, membership, causation_id)
         return outbox.entry(
             self.settings.topic(LISTS_EVENTS.name), membership["customer_id"], envelope
         )
+
+    def decide(
+        self,
+        customer_ids: Sequence[str],
+        causes: Mapping[str, tuple[str | None, str | None]],
+        plans: Sequence[tuple[Plan, Team]],
+        docs: Mapping[str, dict[str, Any]],
+        existing: Mapping[str, dict[str, Any]],
+        levels: Mapping[str, str],
+    ) -> list[MembershipChange]:
+        """The memberships that change when these customers are decided in these plans (plain
+        decisions over what was read; nothing is written)."""
+        now = datetime.now(UTC)
+        changes: list[MembershipChange] = []
+        for cid in customer_ids:
+            customer = facts(docs.get(cid))
+            if customer is None:
+                continue
+            who, causation = causes.get(cid, (None, None))
+            for plan, team in plans:
+                decision = domain.decide(plan, team, customer, levels)
+                old = existing.get(membership_id(plan.id, cid))
+                if old is None and not decision.member:
+                    continue  # never in the list, still not: nothing to record
+                new = self._membership(plan, customer, docs[cid], decision, old, who, now)
+                moved = old is None or old["member"] != decision.member
+                same_summary = old is not None and all(
+                    old.get(k) == new[k] for k in ("reasons", "bricks", "segments", "name")
+                )
+                if not moved and same_summary:
+                    continue
+                if not moved:  # keep the decision's lineage; refresh what the list shows
+                    new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
+                changes.append(MembershipChange(plan, new, moved, causation))
+        return changes
 
     async def reconcile(
         self,
@@ -197,89 +248,56 @@ class ListsService:
             return 0
         if docs is None:
             docs = await self.store.customers_by_id(customer_ids)
-        levels = await self.store.levels()
-        existing = await self.store.memberships_by_id(
-            [membership_id(p.id, cid) for p, _ in plans for cid in customer_ids]
-        )
-        now = datetime.now(UTC)
+        owners = {membership_id(p.id, cid): cid for p, _ in plans for cid in customer_ids}
+        existing = await self.store.memberships_by_id(list(owners))
         slot = self.memberships_slot if consumed is not None else None
+        carried: dict[str, SlotWrite] = {}
+        if slot is not None and consumed is not None:
+            for mid, old in existing.items():
+                state = slot.take(old)
+                if state.holds(consumed.get(owners[mid], ())):
+                    carried[mid] = SlotWrite()
+                    carried[mid].carry(state)  # written before a crash: publish it again
+        changes = self.decide(
+            customer_ids, causes, plans, docs, existing, await self.store.levels()
+        )
         writes: list[MembershipWrite] = []
         pending: dict[str, list[dict[str, Any]]] = {}
         outgoing: list[dict[str, Any]] = []  # the consumer path's: new and redelivered events
-        moves = 0
-        for cid in customer_ids:
-            customer = facts(docs.get(cid))
-            if customer is None:
-                continue
-            who, causation = causes.get(cid, (None, None))
-            for plan, team in plans:
-                decision = domain.decide(plan, team, customer, levels)
-                old = existing.get(membership_id(plan.id, cid))
-                slot_write = SlotWrite()
-                if slot is not None and consumed is not None:
-                    state = slot.take(old)
-                    if state.holds(consumed.get(cid, ())):
-                        slot_write.carry(state)  # written before a crash: publish it again
-                if old is None and not decision.member:
-                    continue  # never in the list, still not: nothing to record
-                new = self._membership(plan, customer, docs[cid], decision, old, who, now)
-                moved = old is None or old["member"] != decision.member
-                same_summary = old is not None and all(
-                    old.get(k) == new[k] for k in ("reasons", "bricks", "segments", "name")
-                )
-                if not moved and same_summary:
-                    outgoing += slot_write.events
-                    continue
-                if not moved:  # keep the decision's lineage; refresh what the list shows
-                    new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
-                entries = [self._changed_entry(plan, new, causation)] if moved else []
-                moves += moved
-                if slot is not None and consumed is not None:
-                    slot_write.applied(consumed.get(cid, ()), entries)
-                    writes.append(MembershipWrite(new, slot_write.events, slot_write))
-                    outgoing += slot_write.events
-                else:
-                    writes.append(MembershipWrite(new, entries))
-                    if entries:
-                        pending[new["_id"]] = entries
+        for change in changes:
+            mid = change.membership["_id"]
+            entries = (
+                [self._changed_entry(change.plan, change.membership, change.causation_id)]
+                if change.moved
+                else []
+            )
+            if slot is not None and consumed is not None:
+                slot_write = carried.pop(mid, None) or SlotWrite()
+                slot_write.applied(consumed.get(owners[mid], ()), entries)
+                writes.append(MembershipWrite(change.membership, slot_write.events, slot_write))
+                outgoing += slot_write.events
+            else:
+                writes.append(MembershipWrite(change.membership, entries))
+                if entries:
+                    pending[mid] = entries
+        for slot_write in carried.values():  # redelivered, nothing to change now
+            outgoing += slot_write.events
         await self.store.write_memberships(writes, slot)
         if slot is not None:
             await slot.publish(outgoing)
         else:
             await self.relay.deliver(pending)
-        return moves
+        return sum(change.moved for change in changes)
 
-    def _in_background(self, coroutine: Any) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def rebuild(self, plan_id: str, cause: str) -> None:
+    async def rebuild(self, plan_id: str, cause: str) -> dict[str, Any]:
         """Decide every known customer's membership in one plan (after the plan or its team
-        changed)."""
-        try:
-            plans = await self._active_plans([plan_id])
-            changed = 0
-            async for docs in self.store.stream_customers(BATCH):
-                if not plans:
-                    break
-                ids = [d["_id"] for d in docs]
-                changed += await self.reconcile(
-                    ids,
-                    dict.fromkeys(ids, (cause, None)),
-                    plans,
-                    {d["_id"]: d for d in docs},
-                )
-            await self.store.update("plans", plan_id, {}, {"list_built_at": datetime.now(UTC)})
-            log.info("plan list rebuilt", plan=plan_id, changed=changed)
-        except Exception:
-            log.exception("plan list rebuild failed", plan=plan_id)
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        changed): a batch job (lists.rebuild), which replaces a rebuild of the plan still
+        running."""
+        return await self.jobs.submit(
+            REBUILD,
+            {"plan_id": plan_id, "cause": cause, "processed": 0, "changed": 0},
+            supersedes={"plan_id": plan_id},
+        )
 
     # --- events
 
@@ -344,7 +362,7 @@ class ListsService:
         await self.team(team_id)
         await self.store.update("teams", team_id, {}, fields)
         for plan in await self.store.find("plans", {"team_id": team_id}):
-            self._in_background(self.rebuild(plan["_id"], f"team:{team_id}"))
+            await self.rebuild(plan["_id"], f"team:{team_id}")
         return await self.team(team_id)
 
     async def create_plan(self, doc: dict[str, Any], identity: Identity) -> dict[str, Any]:
@@ -353,7 +371,7 @@ class ListsService:
             raise Forbidden(f"you do not manage team {doc['team_id']}")
         if not await self.store.insert("plans", doc):
             raise Conflict(f"a plan {doc['_id']} exists already", code="duplicate-plan", field="id")
-        self._in_background(self.rebuild(doc["_id"], f"plan:{doc['_id']}"))
+        await self.rebuild(doc["_id"], f"plan:{doc['_id']}")
         return doc
 
     async def change_plan(
@@ -371,7 +389,7 @@ class ListsService:
             {**fields, "version": doc["version"] + 1},
         ):
             raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
-        self._in_background(self.rebuild(plan_id, f"plan:{plan_id}"))
+        await self.rebuild(plan_id, f"plan:{plan_id}")
         return (await self.plan(plan_id, identity))[2]
 
     async def submit(self, plan_id: str, identity: Identity) -> dict[str, Any]:

@@ -8,13 +8,13 @@ plan submission.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from servicekit import consumer_slot
+from servicekit import batch_jobs, consumer_slot
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
@@ -22,6 +22,8 @@ from servicekit.tombstones import Tombstones
 
 TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
 MEMBERSHIPS, SNAPSHOTS = "memberships", "snapshots"
+REBUILT = "rebuilt_by"  # the rebuild job that last moved a membership (see rebuild.py)
+HIDDEN = {OUTBOX: 0, REBUILT: 0}  # what membership reads leave out
 STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
@@ -113,17 +115,10 @@ class ListsStore:
         docs.sort(key=lambda d: (d.get("status") != "active", d["_id"]))
         return docs[0] if docs else None
 
-    async def stream_customers(self, batch: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every known customer, in batches, from one cursor (a query per batch would rescan
-        the collection on servers that cannot range-scan the id index)."""
-        docs: list[dict[str, Any]] = []
-        async for doc in self.customers.find({}, batch_size=batch, hint=NATURAL):
-            docs.append(doc)
-            if len(docs) == batch:
-                yield docs
-                docs = []
-        if docs:
-            yield docs
+    async def page_customers(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` known customers after ``after`` in id order (a page per call: a
+        batch job never holds one cursor over the whole collection)."""
+        return await self.customers.find(batch_jobs.after(after)).sort("_id").limit(limit).to_list()
 
     async def write_customers(
         self, updates: Sequence[tuple[dict[str, Any], dict[str, Any]]]
@@ -171,7 +166,7 @@ class ListsStore:
     async def memberships_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        cursor = self.memberships.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
+        cursor = self.memberships.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})  # with stamp
         return {doc["_id"]: doc async for doc in cursor}
 
     async def memberships_of(self, customer_id: str) -> list[dict[str, Any]]:

@@ -261,8 +261,8 @@ tiers = APIRouter(prefix="/tiers", tags=["tiers"])
 
 
 @tiers.post("/reassessments", status_code=201)
-async def reassess(loyalty: Loyalty, identity: CurrentIdentity) -> dict[str, Any]:
+async def reassess(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
     """Reassess every member's tier now (manager or admin): downgrades happen here, one level
     at a time; it also runs on a schedule."""
     require_role(identity, "manager", "admin")
-    return await loyalty.reassess_all_tiers()
+    return await request.app.state.tier_reassessments.run()

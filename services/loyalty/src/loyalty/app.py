@@ -10,7 +10,7 @@ from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import ENROLLMENT, LoyaltyService
 from loyalty.referrals import ReferralService
-from loyalty.rfm import RfmService
+from loyalty.rfm import RfmScoring, RfmService
 from loyalty.schedule import Periodic
 from loyalty.settings import LoyaltySettings
 from loyalty.store import (
@@ -22,6 +22,7 @@ from loyalty.store import (
     ReferralStore,
     RfmStore,
 )
+from loyalty.tier_reassessment import TierReassessment, TierReassessments
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -44,10 +45,14 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
         settings,
         ConsumerSlot(ENROLLMENT, runtime.publisher),
     )
-    rfm = RfmService(RfmStore(runtime.db), members_relay, settings)
+    rfm_store = RfmStore(runtime.db)
+    rfm = RfmService(rfm_store, settings, runtime.jobs)
+    runtime.jobs.register(RfmScoring(rfm_store, settings, settings.rfm_chunk))
+    tier_reassessments = TierReassessments(runtime.jobs)
+    runtime.jobs.register(TierReassessment(store, points, settings, settings.rfm_chunk))
     jobs = [
         Periodic("rfm", settings.rfm_every_seconds, rfm.run),
-        Periodic("tiers", settings.tier_every_seconds, loyalty.reassess_all_tiers),
+        Periodic("tiers", settings.tier_every_seconds, tier_reassessments.run),
     ]
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
@@ -82,4 +87,5 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     app.state.loyalty = loyalty
     app.state.coupons = coupons
     app.state.rfm = rfm
+    app.state.tier_reassessments = tier_reassessments
     return app

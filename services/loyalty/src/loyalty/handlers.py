@@ -246,13 +246,6 @@ class LoyaltyService:
         await self.store.set_tiers(moves)
         return len(moves)
 
-    async def reassess_all_tiers(self) -> dict[str, Any]:
-        ids = await self.store.member_ids()
-        moved = 0
-        for start in range(0, len(ids), 500):
-            moved += await self.assess_tiers(ids[start : start + 500], downgrade=True)
-        return {"members": len(ids), "moved": moved, "at": datetime.now(UTC)}
-
     async def set_tier(
         self, customer_id: str, tier: str, reason: str, identity: Identity
     ) -> dict[str, Any]:

@@ -45,3 +45,6 @@ class LoyaltySettings(ServiceSettings):
         pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         description="MM-DD: points expire on that date of the year after they were earned",
     )
+    rfm_chunk: int = Field(
+        default=1000, ge=1, description="Members per chunk of an RFM run or a tier reassessment"
+    )

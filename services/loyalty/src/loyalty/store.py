@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
-from servicekit import consumer_slot
+from servicekit import batch_jobs, consumer_slot
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.database import DUPLICATE_KEY
 from servicekit.outbox import FIELD as OUTBOX
@@ -18,8 +18,10 @@ from servicekit.tombstones import COLLECTION as TOMBSTONES
 from servicekit.tombstones import Tombstones
 
 MEMBERS = "members"
+# The reassessment job that last moved a member's tier (see tier_reassessment.py)
+REASSESSED = "tier_reassessed_by"
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
-HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0}  # what a member read leaves out
+HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0, REASSESSED: 0}  # what a member read leaves out
 
 
 class LoyaltyStore:
@@ -82,9 +84,27 @@ class LoyaltyStore:
                 ordered=False,
             )
 
-    async def member_ids(self) -> list[str]:
-        """Every member (the tier reassessment goes through all of them)."""
-        return [doc["_id"] async for doc in self.members.find({}, {"_id": 1}, hint=NATURAL)]
+    async def members_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` members after ``after`` in id order, with tier and status."""
+        cursor = self.members.find(batch_jobs.after(after), {"tier": 1, "status": 1, REASSESSED: 1})
+        return await cursor.sort("_id").limit(limit).to_list()
+
+    async def move_tiers(self, moves: Sequence[tuple[str, str, dict[str, Any]]], job: str) -> None:
+        """A reassessment chunk's moves in one bulk, each stamped with the job."""
+        if moves:
+            await self.members.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": cid},
+                        {
+                            "$set": {"tier": tier, REASSESSED: job},
+                            "$push": {"tier_history": change},
+                        },
+                    )
+                    for cid, tier, change in moves
+                ],
+                ordered=False,
+            )
 
     async def members_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -218,6 +238,13 @@ class PointsStore:
             {"$set": {"returned_at": at, "return_reason": reason}},
         )
 
+    async def entries_by_customer(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The ledgers of these customers (one query for a chunk of a batch job)."""
+        ledgers: dict[str, list[dict[str, Any]]] = {}
+        async for entry in self.ledger.find({"customer_id": {"$in": list(ids)}}):
+            ledgers.setdefault(entry["customer_id"], []).append(entry)
+        return ledgers
+
     async def entries_of(self, customer_id: str, limit: int | None) -> list[dict[str, Any]]:
         """The customer's ledger, newest first (all of it without a limit)."""
         cursor = self.ledger.find({"customer_id": customer_id}).sort([("at", -1), ("_id", 1)])
@@ -325,9 +352,32 @@ class RfmStore:
         )
         return await cursor.to_list(None)
 
-    async def scored_members(self) -> dict[str, dict[str, Any]]:
-        cursor = self.members.find({}, {"rfm": 1, "status": 1}, hint=NATURAL)
-        return {doc["_id"]: doc async for doc in cursor}
+    async def purchase_facts_of(self, ids: Sequence[str], since: datetime) -> list[dict[str, Any]]:
+        """The purchases of these customers in the window (one query per chunk of a run)."""
+        cursor = self.purchases.find(
+            {
+                "customer_id": {"$in": list(ids)},
+                "purchased_at": {"$gte": since},
+                "returned_at": None,
+            },
+            {"customer_id": 1, "purchased_at": 1, "total": 1},
+        )
+        return await cursor.to_list(None)
+
+    async def members_among(self, ids: Sequence[str]) -> set[str]:
+        """Which of these customers are members (by id, a thousand at a time)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            cursor = self.members.find(
+                {"_id": {"$in": list(ids[start : start + 1000])}}, {"_id": 1}
+            )
+            found |= {doc["_id"] async for doc in cursor}
+        return found
+
+    async def members_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` members after ``after`` in id order, with their stars."""
+        cursor = self.members.find(batch_jobs.after(after), {"rfm": 1, "status": 1})
+        return await cursor.sort("_id").limit(limit).to_list()
 
     async def next_version(self) -> int:
         latest = await self.runs.find_one({}, sort=[("_id", -1)])
@@ -343,14 +393,12 @@ class RfmStore:
     async def latest(self) -> dict[str, Any] | None:
         return await self.runs.find_one({}, sort=[("_id", -1)])
 
-    async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any], list]]) -> None:
+    async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """A chunk's changed stars in one bulk (their events go out after it)."""
         if not writes:
             return
         await self.members.bulk_write(
-            [
-                UpdateOne({"_id": cid}, {"$set": {"rfm": rfm}, "$push": {OUTBOX: {"$each": e}}})
-                for cid, rfm, e in writes
-            ],
+            [UpdateOne({"_id": cid}, {"$set": {"rfm": rfm}}) for cid, rfm in writes],
             ordered=False,
         )
 

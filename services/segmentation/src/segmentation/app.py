@@ -8,6 +8,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from segmentation import api, consumers
 from segmentation.handlers import SegmentationService
+from segmentation.recompute import Recompute
 from segmentation.settings import SegmentationSettings
 from segmentation.store import CUSTOMERS, SEGMENTATIONS, SegmentationStore
 
@@ -23,23 +24,19 @@ def build(settings: SegmentationSettings | None = None) -> FastAPI:
         settings,
         ConsumerSlot("customer_events", runtime.publisher),
         ConsumerSlot("loyalty_events", runtime.publisher),
-        recompute_batch=settings.recompute_batch,
+        runtime.jobs,
     )
+    runtime.jobs.register(Recompute(segmentation, settings.recompute_batch))
     consumers.subscribe(runtime, segmentation)
 
     async def prepare(_: ServiceRuntime) -> None:
         await store.create_indexes()
-        await segmentation.resume_recomputes()
-
-    async def finish(_: ServiceRuntime) -> None:
-        await segmentation.stop()
 
     app = create_app(
         runtime,
         title="Segmentation",
         routers=[api.segmentations, api.profiles],
         on_start=[prepare],
-        on_stop=[finish],
     )
     app.state.segmentation = segmentation
     return app

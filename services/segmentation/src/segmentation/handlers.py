@@ -3,9 +3,6 @@ segment assignments current as customers and rules change."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +26,7 @@ from contracts.segmentation_events import (
 from contracts.topics import SEGMENT_ASSIGNMENTS, SEGMENTATION_DEFINITIONS
 from servicekit import outbox
 from servicekit.auth import Identity
+from servicekit.batch_jobs import BatchJobRunner
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
@@ -46,6 +44,7 @@ from segmentation.store import (
 )
 
 SOURCE = "cdp/segmentation"
+RECOMPUTE = "segmentation-recompute"  # the batch job kind (segmentation.recompute)
 MAX_RACE_RETRIES = 5
 log = get_logger(__name__)
 
@@ -115,9 +114,8 @@ class SegmentationService:
     settings: ServiceSettings
     customer_events_slot: ConsumerSlot  # the customer-events path's slot in each customer
     loyalty_events_slot: ConsumerSlot  # the loyalty-metrics path's
-    recompute_batch: int = 1000
+    jobs: BatchJobRunner
     _parsed: dict[tuple[str, int], Defined] = field(default_factory=dict)
-    _jobs: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     # --- segmentations
 
@@ -558,78 +556,23 @@ class SegmentationService:
         return {"customer": CUSTOMER_PATH, "loyalty": LOYALTY_PATH, "profile": profile_path(code)}
 
     async def start_recompute(self, code: str, version: int) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        """A batch job (segmentation.recompute) reassesses the customers the new rules can
+        affect; it replaces a recompute of an earlier version still running."""
         definition = self._defined(await self.segmentation(code)).definition
-        job = {
-            "_id": uuid.uuid4().hex,
-            "segmentation": code,
-            "version": version,
-            "state": "running",
-            "total": await self.store.count(self._candidates(definition)),
-            "processed": 0,
-            "changed": 0,
-            "after": None,
-            "started_at": now,
-            "updated_at": now,
-        }
-        await self.store.insert_recompute(job)
-        self._launch(job)
-        return job
-
-    def _launch(self, job: dict[str, Any]) -> None:
-        self._jobs[job["_id"]] = asyncio.create_task(self._recompute(job), name="recompute")
-
-    async def resume_recomputes(self) -> None:
-        """Jobs a stopped process left running go on from where they were."""
-        for job in await self.store.running_recomputes():
-            self._launch(job)
-
-    async def stop(self) -> None:
-        for task in self._jobs.values():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return await self.jobs.submit(
+            RECOMPUTE,
+            {
+                "segmentation": code,
+                "version": version,
+                "total": await self.store.count(self._candidates(definition)),
+                "processed": 0,
+                "changed": 0,
+            },
+            supersedes={"segmentation": code},
+        )
 
     async def recompute_job(self, code: str, job_id: str) -> dict[str, Any]:
-        job = await self.store.recompute(job_id)
-        if job is None or job["segmentation"] != code:
+        job = await self.jobs.get(job_id)
+        if job is None or job.get("kind") != RECOMPUTE or job["segmentation"] != code:
             raise NotFound(f"no recompute {job_id} of {code}", code="recompute-not-found")
         return job
-
-    async def _recompute(self, job: dict[str, Any]) -> None:
-        job_id, code = job["_id"], job["segmentation"]
-        processed, changed = job["processed"], job["changed"]
-        try:
-            current = await self.store.segmentation(code)
-            candidates = (
-                None if current is None else self._candidates(self._defined(current).definition)
-            )
-            # One cursor through the candidates (a query per batch would rescan on servers
-            # that cannot range-scan the id index); progress is saved per batch, so a restarted
-            # job goes on after the last customer done.
-            async for docs in self.store.stream_customers(
-                job["after"], self.recompute_batch, candidates
-            ):
-                current = await self.store.segmentation(code)
-                if current is None or current["version"] != job["version"]:
-                    await self.store.update_recompute(job_id, state="superseded")
-                    return
-                written = await self._apply(
-                    {doc["_id"]: lambda old: {} for doc in docs},
-                    "rule-change",
-                    (f"segmentation:{code}:{job['version']}", None),
-                    prefetched={doc["_id"]: doc for doc in docs},
-                )
-                processed += len(docs)
-                changed += len(written)
-                await self.store.update_recompute(
-                    job_id, processed=processed, changed=changed, after=docs[-1]["_id"]
-                )
-            await self.store.update_recompute(job_id, state="done", finished_at=datetime.now(UTC))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("recompute failed", job=job_id)
-            await self.store.update_recompute(job_id, state="failed", error=repr(exc))
-        finally:
-            self._jobs.pop(job_id, None)

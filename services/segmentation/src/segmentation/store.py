@@ -7,13 +7,13 @@ every change of profiles or segments (writers compare-and-set on it), and the ou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from servicekit import batch_jobs
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.outbox import FIELD as OUTBOX
 from servicekit.tombstones import COLLECTION as TOMBSTONES
@@ -22,7 +22,8 @@ from servicekit.tombstones import Tombstones
 SEGMENTATIONS = "segmentations"
 CUSTOMERS = "customers"
 VERSIONS = "segmentation_versions"
-RECOMPUTES = "recomputes"
+# Stamp of the recompute job that last changed a customer's segments (see recompute.py)
+RECOMPUTED = "recomputed"
 # Where a rule's sources live in a customers document (profile: under the segmentation's code).
 CUSTOMER_PATH, LOYALTY_PATH = "customer", "loyalty"
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
@@ -44,11 +45,10 @@ class SegmentationStore:
         self.segmentations = db[SEGMENTATIONS]
         self.versions = db[VERSIONS]
         self.customers = db[CUSTOMERS]
-        self.recomputes = db[RECOMPUTES]
         self.tombstones = Tombstones(db[TOMBSTONES])
 
     async def create_indexes(self) -> None:
-        await self.recomputes.create_index([("state", ASCENDING)], name="state")
+        await self.customers.create_index([(f"{RECOMPUTED}.job", ASCENDING)], name="recomputed")
 
     # --- segmentations
 
@@ -95,26 +95,40 @@ class SegmentationStore:
         cursor = self.customers.find({"_id": {"$in": list(ids)}}, {OUTBOX: 0})
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def stream_customers(
-        self, after: str | None, batch: int, query: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every customer (matching ``query``) after ``after`` in id order, in batches, from
-        one cursor. A job over the whole collection by nature (``query`` is rules compiled, any
-        field), so it reads it deliberately (``$natural``)."""
-        clauses = [dict(query)] if query else []
-        if after is not None:
-            clauses.append({"_id": {"$gt": after}})
-        found = {"$and": clauses} if clauses else {}
-        cursor = self.customers.find(found, {OUTBOX: 0}, batch_size=batch, hint=NATURAL)
-        cursor = cursor.sort("_id")
-        docs: list[dict[str, Any]] = []
-        async for doc in cursor:
-            docs.append(doc)
-            if len(docs) == batch:
-                yield docs
-                docs = []
-        if docs:
-            yield docs
+    async def page_customers(
+        self, query: Mapping[str, Any], after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The next ``limit`` customers matching ``query`` after ``after`` in id order (a page
+        per call: a batch job never holds one cursor over the whole collection)."""
+        found = {"$and": [dict(query), batch_jobs.after(after)]}
+        return await self.customers.find(found, {OUTBOX: 0}).sort("_id").limit(limit).to_list()
+
+    async def write_recomputed(self, writes: Sequence[tuple[int, dict[str, Any]]]) -> set[str]:
+        """(revision read, customer after the recompute) pairs in one bulk; each write happens
+        only if the revision is still the one read. Returns the ids that raced another writer."""
+        if not writes:
+            return set()
+        fields = ("segments", "revision", RECOMPUTED)
+        ops = [
+            UpdateOne(
+                {"_id": new["_id"], "revision": revision},
+                {"$set": {name: new[name] for name in fields}},
+            )
+            for revision, new in writes
+        ]
+        result = await self.customers.bulk_write(ops, ordered=False)
+        if result.matched_count == len(ops):
+            return set()
+        # Ours landed where the stored revision and stamp are what we wrote (another writer
+        # that won the race wrote the same revision without our stamp).
+        wanted = {new["_id"]: (new["revision"], new[RECOMPUTED]) for _, new in writes}
+        now = self.customers.find({"_id": {"$in": list(wanted)}}, {"revision": 1, RECOMPUTED: 1})
+        landed = {
+            doc["_id"]
+            async for doc in now
+            if (doc.get("revision"), doc.get(RECOMPUTED)) == wanted[doc["_id"]]
+        }
+        return set(wanted) - landed
 
     async def save_customers(
         self, changes: Sequence[CustomerWrite], slot: ConsumerSlot | None = None
@@ -164,21 +178,3 @@ class SegmentationStore:
         """Customers matching segment rules compiled to a query: rules may name any field with
         any operator, so this reads the whole collection, deliberately (``$natural``)."""
         return await self.customers.count_documents(query, hint=NATURAL)
-
-    # --- recompute jobs
-
-    async def insert_recompute(self, job: dict[str, Any]) -> None:
-        await self.recomputes.insert_one(job)
-
-    async def recompute(self, job_id: str) -> dict[str, Any] | None:
-        return await self.recomputes.find_one({"_id": job_id})
-
-    async def running_recomputes(self) -> list[dict[str, Any]]:
-        return await self.recomputes.find({"state": "running"}).to_list(None)
-
-    async def update_recompute(self, job_id: str, **fields: Any) -> dict[str, Any] | None:
-        return await self.recomputes.find_one_and_update(
-            {"_id": job_id},
-            {"$set": {**fields, "updated_at": datetime.now(UTC)}},
-            return_document=ReturnDocument.AFTER,
-        )
