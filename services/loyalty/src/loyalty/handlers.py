@@ -211,8 +211,9 @@ class LoyaltyService:
         # Entries are derived from the stored purchases every time, so a crash between the two
         # writes is repaired by the redelivery; their ids make the repeat a no-op.
         await self.points.add_entries(entries)
-        await self.assess_tiers(sorted({e["customer_id"] for e in entries}), downgrade=False)
-        await self.referrals.purchased(sorted({e["customer_id"] for e in entries}))
+        earners = sorted({e["customer_id"] for e in entries})
+        await self.assess_tiers(earners, downgrade=False, members=members)
+        await self.referrals.purchased(earners)
         return [stored[p.order_id] for p in wanted if p.order_id in stored]
 
     # --- tiers
@@ -221,11 +222,20 @@ class LoyaltyService:
         since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
         return domain.tier_points(entries, since)
 
-    async def assess_tiers(self, customer_ids: Sequence[str], downgrade: bool) -> int:
+    async def assess_tiers(
+        self,
+        customer_ids: Sequence[str],
+        downgrade: bool,
+        members: Mapping[str, dict[str, Any]] | None = None,
+    ) -> int:
         """Move members to the tier their tier points qualify for: up at once (after a
-        purchase), down one level at a periodic reassessment. Returns how many moved."""
-        members = await self.store.members_by_id(customer_ids)
-        active = [cid for cid, member in members.items() if member["status"] == "active"]
+        purchase), down one level at a periodic reassessment. Returns how many moved.
+        ``members``: the members as the caller read them in this batch, if it did."""
+        if members is None:
+            members = await self.store.members_by_id(customer_ids)
+        active = [
+            cid for cid in customer_ids if cid in members and members[cid]["status"] == "active"
+        ]
         since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
         window = await self.points.entries_since(active, since)  # one query for them all
         moves = []
