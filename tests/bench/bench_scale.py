@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import random
 import tempfile
@@ -28,7 +27,15 @@ from typing import Any
 import httpx
 from bench_mdm_ingest import mdm_record
 from bench_purchase_ingest import purchase
-from benchkit import pct, publish, rss_mb
+from benchkit import (
+    Progress,
+    exit_cleanly_on_sigterm,
+    pct,
+    publish,
+    report,
+    rss_mb,
+    wait_count,
+)
 from devstack.process import ServerProcess
 from devstack.servers import provide
 from devstack.services import BACKENDS, Deployment, service_process, wait_ready
@@ -40,33 +47,12 @@ SECRET = "bench-secret-" + uuid.uuid4().hex
 PAGE = 10_000
 
 
-async def tenths(db: Any, collection: str, total: int, what: str) -> list[float]:
-    """The rate of each tenth of ``total`` documents arriving in ``collection`` (the time each
-    tenth was crossed interpolated between polls)."""
-    samples = [(time.perf_counter(), 0)]
-    last_print = 0.0
-    while samples[-1][1] < total:
-        await asyncio.sleep(0.25)
-        samples.append((time.perf_counter(), await db[collection].estimated_document_count()))
-        if samples[-1][0] - last_print > 15:
-            last_print = samples[-1][0]
-            print(f"  ... {what}: {samples[-1][1]:,} of {total:,}", flush=True)
-    crossed = [samples[0][0]]
-    for k in range(1, 11):
-        goal = total * k / 10
-        for (t0, n0), (t1, n1) in itertools.pairwise(samples):
-            if n0 < goal <= n1:
-                crossed.append(t0 + (t1 - t0) * (goal - n0) / (n1 - n0))
-                break
-    return [total / 10 / (b - a) for a, b in itertools.pairwise(crossed)]
-
-
-def report(what: str, rates: list[float]) -> None:
-    overall = len(rates) / sum(1 / r for r in rates)
-    print(
-        f"{what}: {overall:,.0f}/s overall; first tenth {rates[0]:,.0f}/s, last tenth "
-        f"{rates[-1]:,.0f}/s = {rates[-1] / rates[0]:.0%} of the first (target ≥ 80%)"
-    )
+async def arrival(db: Any, collection: str, total: int, what: str) -> None:
+    """Wait until ``collection`` holds ``total`` documents; print the rate and its tenths."""
+    progress = Progress(total)
+    progress.begin()
+    seconds = await wait_count(db, collection, total, what, progress)
+    report(what, total / seconds, {}, 0.0, progress)
 
 
 async def customer_ids(db: Any) -> list[str]:
@@ -104,6 +90,7 @@ async def main() -> None:
     parser.add_argument("--reads", type=int, default=300)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     run = uuid.uuid4().hex[:8]
     rng = random.Random(5)
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
@@ -132,11 +119,9 @@ async def main() -> None:
 
             topic = deployment.topic_prefix + "mdm.customers"
             producing = asyncio.create_task(publish(bootstrap, topic, args.customers, mdm_record))
-            mdm = await tenths(customers_db, "customers", args.customers, "customers stored")
+            await arrival(customers_db, "customers", args.customers, "MDM ingest, customers stored")
             await producing
-            report("MDM ingest (customers stored)", mdm)
-            enrolled = await tenths(loyalty_db, "members", args.customers, "members enrolled")
-            report("enrollment from CustomerRegistered (loyalty)", enrolled)
+            await arrival(loyalty_db, "members", args.customers, "loyalty members enrolled")
 
             ids = await customer_ids(customers_db)
             record = purchase(len(ids))
@@ -149,9 +134,10 @@ async def main() -> None:
 
             topic = deployment.topic_prefix + "commerce.purchases"
             producing = asyncio.create_task(publish(bootstrap, topic, args.purchases, for_customer))
-            bought = await tenths(loyalty_db, "purchases", args.purchases, "purchases stored")
+            await arrival(
+                loyalty_db, "purchases", args.purchases, "purchase ingest, purchases stored"
+            )
             await producing
-            report("purchase ingest (purchases stored)", bought)
 
             token = mint_token(SECRET, "bench", "admin", None)
             headers = {"authorization": f"Bearer {token}"}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -188,3 +190,9 @@ def pct(samples: list[float], q: float) -> float:
     """The q-quantile of samples in seconds, in milliseconds."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """A benchmark stopped with SIGTERM still leaves through its ``finally`` blocks, which stop
+    the servers and services it started (Python's default would end it on the spot)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
