@@ -42,7 +42,7 @@ def start_mongo(
     narrowing: bool = True,
     in_memory: bool = False,
     timeout: float = 60,
-    heap: str = "1g",
+    heap: str = "2g",
 ) -> MongoServer:
     """Start (or restart on the same ``data_dir``) the server and wait until it answers a ping.
 
@@ -60,6 +60,9 @@ def start_mongo(
         java_executable(),
         f"-Xmx{heap}",
         "-XX:+UseSerialGC",
+        # a server that stops answering under load is most often one short of heap: say so
+        f"-Xlog:gc:file={data_dir / 'gc.log'}:time,uptime:filecount=2,filesize=10m",
+        "-XX:+ExitOnOutOfMemoryError",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
         "-Dorg.slf4j.simpleLogger.showDateTime=true",
         "-cp",
