@@ -192,6 +192,7 @@ async def test_a_killed_plan_list_rebuild_resumes_and_publishes_every_change(pla
         await eventually(built, what="the resumed rebuild to finish", timeout=60)
         listed = await gateway.get(f"/api/plans/{team}/customers", params={"limit": 100})
         assert {item["customer_id"] for item in listed.json()["items"]} == set(ids)
+        assert not any("rebuilt_by" in item for item in listed.json()["items"]), "stamp hidden"
 
     def joined(records) -> set[str]:
         keys = set()

@@ -23,12 +23,11 @@ from servicekit.tombstones import Tombstones
 TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
 MEMBERSHIPS, SNAPSHOTS = "memberships", "snapshots"
 REBUILT = "rebuilt_by"  # the rebuild job that last moved a membership (see rebuild.py)
-HIDDEN = {OUTBOX: 0, REBUILT: 0}  # what membership reads leave out
 STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
-HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0}  # what a read for the API leaves out
+HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0, REBUILT: 0}  # what a read for the API leaves out
 
 
 class MembershipWrite(NamedTuple):
