@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +29,13 @@ from servicekit.problems import Conflict, Invalid, NotFound, Problem
 from loyalty import domain
 from loyalty.referrals import ReferralService
 from loyalty.settings import LoyaltySettings
-from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
+from loyalty.store import (
+    GUARD_FIELDS,
+    CouponStore,
+    EngagementStore,
+    LoyaltyStore,
+    PointsStore,
+)
 
 SOURCE = "cdp/loyalty"
 ENROLLMENT = "customer_events"  # the customer-events path's slot: enrollments
@@ -37,6 +43,7 @@ PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it pu
 
 
 TIMELINE_COMMUNICATIONS = 500
+DEBIT_ATTEMPTS = 20  # a debit that keeps meeting concurrent ones gives up (409) after these
 
 
 @dataclass(frozen=True)
@@ -406,39 +413,61 @@ class LoyaltyService:
         entries = await self.points.entries_of(customer_id, None)
         return int(self._points_summary(entries)["points_balance"])
 
+    async def _debit(
+        self, entry: dict[str, Any], check: Callable[[int], None]
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert a debit that ``check`` allows against the member's balance, as the member's
+        next guarded debit (PointsStore.add_debit): a concurrent debit that checked the same
+        balance takes the same number, so one of them reads the ledger again and checks anew.
+        Returns the entry as stored and whether this call wrote it (False: an entry with its id
+        was there already)."""
+        customer_id = entry["customer_id"]
+        for _ in range(DEBIT_ATTEMPTS):
+            last = await self.points.last_debit(customer_id)
+            try:
+                check(await self.balance(customer_id))
+            except domain.RuleBroken as exc:
+                raise _problem(exc) from exc
+            if await self.points.add_debit(entry, last + 1):
+                return entry, True
+            stored = await self.points.entry(entry["_id"])
+            if stored is not None:
+                return stored, False
+        raise Conflict(f"the points of {customer_id} kept changing; try again", code="points-busy")
+
     async def redeem(
         self, customer_id: str, points: int, order_id: str | None, identity: Identity
     ) -> dict[str, Any]:
-        """Spend points (the soonest-expiring first); with an order id, once per order."""
+        """Spend points (the soonest-expiring first); with an order id, once per order and
+        customer (another customer's redemption for the same order id is theirs)."""
         member = await self.member(customer_id)
-        entry_id = f"redeem:{order_id}" if order_id else f"redeem:{uuid.uuid4().hex}"
         if order_id:
             done = [
                 e
                 for e in await self.points.entries_for_order(order_id)
-                if e["_id"] == entry_id and e["customer_id"] == customer_id
+                if e["kind"] == "redeem" and e["customer_id"] == customer_id
             ]
             if done:
-                return done[0]
+                return {k: v for k, v in done[0].items() if k not in GUARD_FIELDS}
         if member["status"] != "active":
             raise Conflict(
                 f"customer {customer_id} has left the loyalty program", code="member-inactive"
             )
-        try:
-            domain.check_redemption(points, await self.balance(customer_id))
-        except domain.RuleBroken as exc:
-            raise _problem(exc) from exc
         entry = {
-            "_id": entry_id,
+            "_id": (
+                f"redeem:{customer_id}:{order_id}" if order_id else f"redeem:{uuid.uuid4().hex}"
+            ),
             "customer_id": customer_id,
             "kind": "redeem",
             "points": -points,
             "order_id": order_id,
             "actor": f"user:{identity.user}",
-            "at": datetime.now(UTC),
+            "at": _as_stored(datetime.now(UTC)),
         }
-        await self.points.add_entries([entry])
-        return entry
+        stored, _ = await self._debit(
+            entry, lambda balance: domain.check_redemption(points, balance)
+        )
+        return stored
 
     async def on_engagement(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep survey answers (the last NPS) and the communications log; repeats change
@@ -481,10 +510,6 @@ class LoyaltyService:
             raise Conflict(
                 f"customer {customer_id} has left the loyalty program", code="member-inactive"
             )
-        try:
-            domain.check_adjustment(points, await self.balance(customer_id))
-        except domain.RuleBroken as exc:
-            raise _problem(exc) from exc
         entry = {
             "_id": f"adjust:{uuid.uuid4().hex}",
             "customer_id": customer_id,
@@ -492,10 +517,19 @@ class LoyaltyService:
             "points": points,
             "reason": reason,
             "actor": f"user:{identity.user}",
-            "at": datetime.now(UTC),
+            "at": _as_stored(datetime.now(UTC)),
         }
-        await self.points.add_entries([entry])
-        return entry
+        if points > 0:  # a credit cannot overdraw: no guard to take
+            try:
+                domain.check_adjustment(points, 0)
+            except domain.RuleBroken as exc:
+                raise _problem(exc) from exc
+            await self.points.add_entries([entry])
+            return entry
+        stored, _ = await self._debit(
+            entry, lambda balance: domain.check_adjustment(points, balance)
+        )
+        return stored
 
     async def purchase(self, order_id: str) -> dict[str, Any]:
         found = (await self.points.purchases_by_id([order_id])).get(order_id)
@@ -526,49 +560,63 @@ class LoyaltyService:
             raise Conflict(f"customer {to_customer} is not in the program", code="member-inactive")
         earned = sum(
             e["points"]
-            for e in await self.points.entries_of(source, 10_000)
-            if e.get("order_id") == order_id and e["kind"] in ("earn", "transfer-in")
+            for e in await self.points.entries_for_order(order_id)
+            if e["customer_id"] == source and e["kind"] in ("earn", "transfer-in")
         )
-        if earned and await self.balance(source) < earned:
-            raise _problem(
-                domain.RuleBroken(
-                    "insufficient-points",
-                    f"{source} has spent the points this purchase earned",
-                    "order_id",
-                )
-            )
         n = len(purchase.get("transfers", [])) + 1
-        now = datetime.now(UTC)
+        now = _as_stored(datetime.now(UTC))
         common = {
             "order_id": order_id,
             "reason": reason,
             "actor": f"user:{identity.user}",
             "at": now,
         }
-        await self.points.add_entries(
-            [
+        taken = f"transfer-out:{order_id}:{n}"
+        if earned:
+            # The points leave the source first, as a guarded debit whose id names this order's
+            # n-th transfer: of two transfers that read the purchase at once, only one writes
+            # it, so only that one moves the purchase and gives the points.
+            _, won = await self._debit(
                 {
-                    "_id": f"transfer-out:{order_id}:{n}",
+                    "_id": taken,
                     "customer_id": source,
                     "kind": "transfer-out",
                     "points": -earned,
+                    "to_customer_id": to_customer,
                     **common,
                 },
-                {
-                    "_id": f"transfer-in:{order_id}:{n}",
-                    "customer_id": to_customer,
-                    "kind": "transfer-in",
-                    "points": earned,
-                    **common,
-                },
-            ]
-            if earned
-            else []
-        )
+                lambda balance: self._check_points_left(source, earned, balance),
+            )
+            if not won:
+                raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+            # The points reach the target before the purchase moves, so whoever reads the
+            # moved purchase (a next transfer, a return) finds them in the ledger.
+            await self.points.add_entries(
+                [
+                    {
+                        "_id": f"transfer-in:{order_id}:{n}",
+                        "customer_id": to_customer,
+                        "kind": "transfer-in",
+                        "points": earned,
+                        **common,
+                    }
+                ]
+            )
         change = {"from": source, "to": to_customer, "points": earned, **common}
         if not await self.points.move_purchase(order_id, source, change):
+            if earned:  # only a transfer that moved no points can lose here; undone all the same
+                await self.points.drop_entries([taken, f"transfer-in:{order_id}:{n}"])
             raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
         return await self.purchase(order_id)
+
+    @staticmethod
+    def _check_points_left(source: str, earned: int, balance: int) -> None:
+        if balance < earned:
+            raise domain.RuleBroken(
+                "insufficient-points",
+                f"{source} has spent the points this purchase earned",
+                "order_id",
+            )
 
     async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
         """Enroll newly registered customers: the member and its MemberEnrolled event in one
