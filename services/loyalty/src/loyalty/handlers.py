@@ -27,6 +27,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
+from loyalty.purchase_bounds import Breach, breaches
 from loyalty.referrals import ReferralService
 from loyalty.settings import LoyaltySettings
 from loyalty.store import (
@@ -44,6 +45,28 @@ PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it pu
 
 TIMELINE_COMMUNICATIONS = 500
 DEBIT_ATTEMPTS = 20  # a debit that keeps meeting concurrent ones gives up (409) after these
+
+
+@dataclass(frozen=True)
+class PurchaseRefused:
+    """A purchase that may not be recorded: beyond its bounds, or for a non-member."""
+
+    order_id: str
+    out_of_bounds: list[Breach]
+    not_a_member: str | None = None  # the customer id
+
+    @property
+    def reason(self) -> str:
+        if self.not_a_member:
+            return f"customer {self.not_a_member} is not a loyalty member"
+        return "out of bounds: " + "; ".join(b.reason for b in self.out_of_bounds)
+
+    def problem(self) -> Problem:
+        if self.not_a_member:
+            return NotFound(self.reason, code="member-not-found", field="customer_id")
+        return Invalid.from_errors(
+            [{"loc": b.field, "msg": b.message, "type": b.type} for b in self.out_of_bounds]
+        )
 
 
 @dataclass(frozen=True)
@@ -146,9 +169,19 @@ class LoyaltyService:
     # --- purchases and points
 
     async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        purchases = [d.event for d in deliveries if isinstance(d.event, PurchaseMade)]
-        await self.record([p for p in purchases if isinstance(p, PurchaseMade)], "commerce")
-        rejected = []
+        """Record the batch's purchases (one batched insert, as before) and returns; a purchase
+        out of bounds or for a customer who is no member goes to the dead-letter topic."""
+        made = [d for d in deliveries if isinstance(d.event, PurchaseMade)]
+        refusals = await self.refusals([d.event for d in made])  # type: ignore[misc]
+        rejected = [
+            Rejection(d.record, refusal.reason)
+            for d, refusal in zip(made, refusals, strict=True)
+            if refusal is not None
+        ]
+        await self.record(
+            [d.event for d, r in zip(made, refusals, strict=True) if r is None],  # type: ignore[misc]
+            "commerce",
+        )
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, PurchaseReturned):
@@ -157,6 +190,25 @@ class LoyaltyService:
                 except NotFound as exc:
                     rejected.append(Rejection(delivery.record, exc.detail))
         return rejected
+
+    async def refusals(self, purchases: Sequence[PurchaseMade]) -> list[PurchaseRefused | None]:
+        """Why each purchase may not be recorded, or None: beyond the bounds, or for a customer
+        who is no member (one query for the batch). An erased customer's purchase is not refused
+        here: ``record`` leaves it out, as it always did."""
+        ids = sorted({p.customer_id for p in purchases})
+        members = await self.store.members_by_id(ids)
+        gone = await self.store.erased([cid for cid in ids if cid not in members])
+        now = datetime.now(UTC)
+        found: list[PurchaseRefused | None] = []
+        for purchase in purchases:
+            out_of_bounds = breaches(purchase, self.settings, now)
+            if out_of_bounds:
+                found.append(PurchaseRefused(purchase.order_id, out_of_bounds))
+            elif purchase.customer_id not in members and purchase.customer_id not in gone:
+                found.append(PurchaseRefused(purchase.order_id, [], purchase.customer_id))
+            else:
+                found.append(None)
+        return found
 
     async def take_back(self, order_id: str, reason: str | None, actor: str) -> dict[str, Any]:
         """A full return: the purchase no longer counts, and its current owner gives back the
