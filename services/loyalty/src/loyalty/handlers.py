@@ -169,19 +169,18 @@ class LoyaltyService:
     # --- purchases and points
 
     async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Record the batch's purchases (one batched insert, as before) and returns; a purchase
-        out of bounds or for a customer who is no member goes to the dead-letter topic."""
-        made = [d for d in deliveries if isinstance(d.event, PurchaseMade)]
-        refusals = await self.refusals([d.event for d in made])  # type: ignore[misc]
+        """Record the batch's purchases (one batched insert) and take back returned orders; a
+        purchase out of bounds or for a customer who is no member goes to the dead-letter
+        topic."""
+        made = [(d, d.event) for d in deliveries if isinstance(d.event, PurchaseMade)]
+        refusals = await self.refusals([purchase for _, purchase in made])
         rejected = [
             Rejection(d.record, refusal.reason)
-            for d, refusal in zip(made, refusals, strict=True)
+            for (d, _), refusal in zip(made, refusals, strict=True)
             if refusal is not None
         ]
-        await self.record(
-            [d.event for d, r in zip(made, refusals, strict=True) if r is None],  # type: ignore[misc]
-            "commerce",
-        )
+        admitted = [p for (_, p), refusal in zip(made, refusals, strict=True) if refusal is None]
+        await self.record(admitted, "commerce")
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, PurchaseReturned):
