@@ -615,6 +615,14 @@ class LoyaltyService:
             if e["customer_id"] == source and e["kind"] in ("earn", "transfer-in")
         )
         n = len(purchase.get("transfers", [])) + 1
+        decided = await self.points.entry(f"transfer-out:{order_id}:{n}")
+        if decided is not None:
+            # A transfer took the points and has not moved the purchase yet (it crashed, or it
+            # is on its way): finish it first.
+            await self._finish_transfer(decided, n)
+            if decided["to_customer_id"] == to_customer:
+                return await self.purchase(order_id)
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
         now = _as_stored(datetime.now(UTC))
         common = {
             "order_id": order_id,
@@ -623,42 +631,57 @@ class LoyaltyService:
             "at": now,
         }
         taken = f"transfer-out:{order_id}:{n}"
-        if earned:
-            # The points leave the source first, as a guarded debit whose id names this order's
-            # n-th transfer: of two transfers that read the purchase at once, only one writes
-            # it, so only that one moves the purchase and gives the points.
-            _, won = await self._debit(
-                {
-                    "_id": taken,
-                    "customer_id": source,
-                    "kind": "transfer-out",
-                    "points": -earned,
-                    "to_customer_id": to_customer,
-                    **common,
-                },
-                lambda balance: self._check_points_left(source, earned, balance),
-            )
-            if not won:
-                raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
-            # The points reach the target before the purchase moves, so whoever reads the
-            # moved purchase (a next transfer, a return) finds them in the ledger.
-            await self.points.add_entries(
-                [
-                    {
-                        "_id": f"transfer-in:{order_id}:{n}",
-                        "customer_id": to_customer,
-                        "kind": "transfer-in",
-                        "points": earned,
-                        **common,
-                    }
-                ]
-            )
         change = {"from": source, "to": to_customer, "points": earned, **common}
-        if not await self.points.move_purchase(order_id, source, change):
-            if earned:  # only a transfer that moved no points can lose here; undone all the same
-                await self.points.drop_entries([taken, f"transfer-in:{order_id}:{n}"])
+        if not earned:  # nothing to move but the purchase: its conditional update decides
+            if not await self.points.move_purchase(order_id, n, change):
+                raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+            return await self.purchase(order_id)
+        # The points leave the source first, as a guarded debit whose id names this order's n-th
+        # transfer: of two transfers that read the purchase at once, only one writes it, and
+        # that entry holds all the transfer decided, so whoever finds it can finish it.
+        out, won = await self._debit(
+            {
+                "_id": taken,
+                "customer_id": source,
+                "kind": "transfer-out",
+                "points": -earned,
+                "to_customer_id": to_customer,
+                **common,
+            },
+            lambda balance: self._check_points_left(source, earned, balance),
+        )
+        if not won:
+            await self._finish_transfer(out, n)
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+        if not await self._finish_transfer(out, n):
+            # only a transfer that moved no points can have taken the n-th place: give back
+            await self.points.drop_entries([taken, f"transfer-in:{order_id}:{n}"])
             raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
         return await self.purchase(order_id)
+
+    async def _finish_transfer(self, out: Mapping[str, Any], n: int) -> bool:
+        """Finish the order's n-th transfer from its transfer-out entry: the points reach the
+        target, then the purchase moves (so whoever reads the moved purchase finds them). Each
+        step is idempotent: a retry, a concurrent transfer or a later one may finish it. True
+        if the purchase went to the target by this transfer."""
+        order_id, target = out["order_id"], out["to_customer_id"]
+        common = {k: out[k] for k in ("order_id", "reason", "actor", "at")}
+        await self.points.add_entries(
+            [
+                {
+                    "_id": f"transfer-in:{order_id}:{n}",
+                    "customer_id": target,
+                    "kind": "transfer-in",
+                    "points": -out["points"],
+                    **common,
+                }
+            ]
+        )
+        change = {"from": out["customer_id"], "to": target, "points": -out["points"], **common}
+        if await self.points.move_purchase(order_id, n, change):
+            return True
+        moves = (await self.purchase(order_id)).get("transfers", [])
+        return len(moves) >= n and moves[n - 1]["to"] == target
 
     @staticmethod
     def _check_points_left(source: str, earned: int, balance: int) -> None:

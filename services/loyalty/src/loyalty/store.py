@@ -195,9 +195,15 @@ class PointsStore:
         cursor = self.purchases.find({"customer_id": customer_id}).sort("purchased_at", -1)
         return await (cursor.limit(limit) if limit else cursor).to_list(None)
 
-    async def move_purchase(self, order_id: str, from_customer: str, change: dict) -> bool:
+    async def move_purchase(self, order_id: str, n: int, change: dict) -> bool:
+        """Record the order's n-th transfer, if the purchase is still the giver's and has no n-th
+        transfer yet (so a late repeat of a finished transfer cannot move it twice)."""
         result = await self.purchases.update_one(
-            {"_id": order_id, "customer_id": from_customer},
+            {
+                "_id": order_id,
+                "customer_id": change["from"],
+                f"transfers.{n - 1}": {"$exists": False},
+            },
             {"$set": {"customer_id": change["to"]}, "$push": {"transfers": change}},
         )
         return result.modified_count == 1
