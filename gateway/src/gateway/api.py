@@ -15,7 +15,7 @@ from contracts.customers import (
 from contracts.limits import INT64_MAX
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import Field
-from servicekit.auth import CurrentIdentity, Identity
+from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
 
 from gateway.upstream import API_PREFIX, Upstreams
@@ -285,12 +285,6 @@ async def saved_searches(
 )
 @router.api_route("/coupons/{rest:path}", methods=["GET"], tags=["loyalty"])
 @router.api_route(
-    "/purchases",
-    methods=["POST"],
-    summary="Record a purchase (idempotent by order id)",
-    tags=["loyalty"],
-)
-@router.api_route(
     "/purchases/{rest:path}",
     methods=["GET", "POST"],
     summary="GET /{order} a purchase's details; POST /{order}/transfer gives it (and its "
@@ -300,3 +294,17 @@ async def saved_searches(
 async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
     path = request.url.path.removeprefix(API_PREFIX)
     return await services.relay(request, "loyalty", path, identity)
+
+
+@router.post(
+    "/purchases",
+    summary="Record a purchase (idempotent by order id): the commerce service identity, a "
+    "manager or an admin; within the purchase bounds, for a member",
+    tags=["loyalty"],
+)
+async def record_purchase(
+    request: Request, services: Services, identity: CurrentCaller
+) -> Response:
+    # Checked here and again by the loyalty service, whose port is reachable too.
+    require_role(identity, "manager", "admin", services=("commerce",))
+    return await services.relay(request, "loyalty", "/purchases", identity)

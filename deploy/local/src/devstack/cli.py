@@ -4,7 +4,8 @@
     devstack down                       stop everything (data is kept)
     devstack status                     what runs, on which port
     devstack reset                      stop and delete all local data
-    devstack token --user U --role R [--team T ...]   a dev bearer token
+    devstack token --user U --role R [--team T ...]   a dev bearer token for a person
+    devstack token --service commerce   a dev bearer token for a system (role service)
     devstack topics [--prefix P]        create the catalogue's topics on $KAFKA_BOOTSTRAP_SERVERS
 
 State lives in ``.devstack/`` at the repository root (data, logs, pids).
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from servicekit.auth import ROLES, mint_token
+from servicekit.auth import ROLES, SYSTEMS, mint_service_token, mint_token
 from servicekit.settings import DEV_JWT_SECRET
 
 from devstack.process import ServerProcess, ServerStartError
@@ -154,6 +155,15 @@ def reset(args: argparse.Namespace) -> int:
 
 def token(args: argparse.Namespace) -> int:
     secret = os.environ.get("CDP_JWT_SECRET", DEV_JWT_SECRET)
+    if args.service:
+        if args.user or args.role or args.team:
+            print("devstack token: --service takes no --user, --role or --team", file=sys.stderr)
+            return 2
+        print(mint_service_token(secret, args.service, ttl_seconds=args.ttl))
+        return 0
+    if not (args.user and args.role):
+        print("devstack token: give --user and --role, or --service", file=sys.stderr)
+        return 2
     print(mint_token(secret, args.user, args.role, args.team, ttl_seconds=args.ttl))
     return 0
 
@@ -178,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="what runs").set_defaults(run=status)
     sub.add_parser("reset", help="stop and delete local data").set_defaults(run=reset)
     p = sub.add_parser("token", help="mint a dev bearer token")
-    p.add_argument("--user", required=True)
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--user")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--service", choices=SYSTEMS, help="a system's token instead of a person's")
     p.add_argument("--team", action="append", default=[])
     p.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
     p.set_defaults(run=token)

@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from servicekit.auth import Role, mint_token
+from servicekit.auth import Role, mint_service_token, mint_token
 
 from devstack.process import ServerProcess
 from devstack.scans import ScanRecord, explain
@@ -63,6 +63,10 @@ class Platform:
 
     def auth(self, **kwargs: object) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(**kwargs)}"}  # type: ignore[arg-type]
+
+    def service_auth(self, system: str = "commerce") -> dict[str, str]:
+        """The headers of a system's service identity (role service, scope the system)."""
+        return {"authorization": f"Bearer {mint_service_token(TEST_JWT_SECRET, system)}"}
 
     def start(
         self, name: str, extra_env: dict[str, str] | None = None, wait: bool = True

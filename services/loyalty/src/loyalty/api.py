@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from contracts.commerce import PurchaseMade
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
-from servicekit.auth import CurrentIdentity, require_role
+from servicekit.auth import CurrentCaller, CurrentIdentity, require_role
 from servicekit.problems import NotFound
 
 from loyalty.coupons import coupon_tabs
@@ -191,10 +191,15 @@ class PurchaseInput(PurchaseMade):
 
 @purchases.post("", status_code=201)
 async def record_purchase(
-    body: PurchaseInput, loyalty: Loyalty, identity: CurrentIdentity, response: Response
+    body: PurchaseInput, loyalty: Loyalty, identity: CurrentCaller, response: Response
 ) -> dict[str, Any]:
-    """Record an order (as the commerce topic does); a repeated order id is answered with the
-    order recorded first (200), and earns nothing again."""
+    """Record an order (as the commerce topic does; the commerce service identity, a manager or
+    an admin): within the purchase bounds, for a member. A repeated order id is answered with
+    the order recorded first (200), and earns nothing again."""
+    require_role(identity, "manager", "admin", services=("commerce",))
+    refused = (await loyalty.refusals([body]))[0]
+    if refused is not None:
+        raise refused.problem()
     before = await loyalty.points.purchases_by_id([body.order_id])
     stored = await loyalty.record([body], "api")
     if not stored:

@@ -17,6 +17,7 @@ from loyalty import domain
 from loyalty.store import CouponStore, LoyaltyStore
 
 RESERVATION = timedelta(minutes=15)
+ISSUE_ATTEMPTS = 5  # a clash of random codes is rare, and so is a concurrent issue
 
 
 def _problem(exc: domain.RuleBroken) -> Problem:
@@ -28,7 +29,7 @@ def _problem(exc: domain.RuleBroken) -> Problem:
 def shown(coupon: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "id": coupon["_id"],
-        **{k: v for k, v in coupon.items() if k != "_id"},
+        **{k: v for k, v in coupon.items() if k not in ("_id", "place")},
         "tab": domain.coupon_tab(coupon, now),
     }
 
@@ -85,34 +86,37 @@ class CouponService:
         if member["status"] != "active":
             raise Conflict(f"customer {customer_id} has left the program", code="member-inactive")
         definition = await self.definition(code)
-        now = datetime.now(UTC)
-        held = await self.store.count({"customer_id": customer_id, "definition": code})
-        try:
-            domain.check_issuable(definition, held, now)
-        except domain.RuleBroken as exc:
-            raise _problem(exc) from exc
-        coupon = {
-            "_id": domain.coupon_code(
-                definition.get("code_pattern") or f"{code}-XXXXXXXX", secrets.choice
-            ),
-            "definition": code,
-            "name": definition["name"],
-            "discount": definition["discount"],
-            "customer_id": customer_id,
-            "state": "issued",
-            "issued_at": now,
-            "issued_by": f"user:{identity.user}",
-            "usable_from": max(
-                now + timedelta(days=definition.get("delay_days", 0)), definition["valid_from"]
-            ),
-            "expires_at": definition["valid_to"],
-        }
-        for _ in range(5):  # a clash of random codes is rare; draw again
+        pattern = definition.get("code_pattern") or f"{code}-XXXXXXXX"
+        for _ in range(ISSUE_ATTEMPTS):
+            now = datetime.now(UTC)
+            held = await self.store.count({"customer_id": customer_id, "definition": code})
+            try:
+                domain.check_issuable(definition, held, now)
+            except domain.RuleBroken as exc:
+                raise _problem(exc) from exc
+            coupon = {
+                "_id": domain.coupon_code(pattern, secrets.choice),
+                "definition": code,
+                "name": definition["name"],
+                "discount": definition["discount"],
+                "customer_id": customer_id,
+                "state": "issued",
+                "issued_at": now,
+                "issued_by": f"user:{identity.user}",
+                "usable_from": max(
+                    now + timedelta(days=definition.get("delay_days", 0)),
+                    definition["valid_from"],
+                ),
+                "expires_at": definition["valid_to"],
+            }
+            if definition.get("per_customer_limit") is not None:
+                coupon["place"] = f"{code}:{customer_id}:{held + 1}"
             if await self.store.insert(coupon):
                 return shown(coupon, now)
-            coupon["_id"] = domain.coupon_code(
-                definition.get("code_pattern") or f"{code}-XXXXXXXX", secrets.choice
-            )
+            # A clash: another issue took this place (count again), or a random code was
+            # drawn twice (draw again).
+            if "place" in coupon and await self.store.place_taken(coupon["place"]):
+                continue
         raise Conflict(f"no free code left in the pattern of {code}", code="codes-exhausted")
 
     async def _coupon(self, customer_id: str, coupon_id: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,9 +27,16 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound, Problem
 
 from loyalty import domain
+from loyalty.purchase_bounds import Breach, breaches
 from loyalty.referrals import ReferralService
 from loyalty.settings import LoyaltySettings
-from loyalty.store import CouponStore, EngagementStore, LoyaltyStore, PointsStore
+from loyalty.store import (
+    GUARD_FIELDS,
+    CouponStore,
+    EngagementStore,
+    LoyaltyStore,
+    PointsStore,
+)
 
 SOURCE = "cdp/loyalty"
 ENROLLMENT = "customer_events"  # the customer-events path's slot: enrollments
@@ -37,6 +44,29 @@ PURCHASE_INGEST = "purchase_ingest"  # the purchase path (its crash point; it pu
 
 
 TIMELINE_COMMUNICATIONS = 500
+DEBIT_ATTEMPTS = 20  # a debit that keeps meeting concurrent ones gives up (409) after these
+
+
+@dataclass(frozen=True)
+class PurchaseRefused:
+    """A purchase that may not be recorded: beyond its bounds, or for a non-member."""
+
+    order_id: str
+    out_of_bounds: list[Breach]
+    not_a_member: str | None = None  # the customer id
+
+    @property
+    def reason(self) -> str:
+        if self.not_a_member:
+            return f"customer {self.not_a_member} is not a loyalty member"
+        return "out of bounds: " + "; ".join(b.reason for b in self.out_of_bounds)
+
+    def problem(self) -> Problem:
+        if self.not_a_member:
+            return NotFound(self.reason, code="member-not-found", field="customer_id")
+        return Invalid.from_errors(
+            [{"loc": b.field, "msg": b.message, "type": b.type} for b in self.out_of_bounds]
+        )
 
 
 @dataclass(frozen=True)
@@ -139,9 +169,18 @@ class LoyaltyService:
     # --- purchases and points
 
     async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        purchases = [d.event for d in deliveries if isinstance(d.event, PurchaseMade)]
-        await self.record([p for p in purchases if isinstance(p, PurchaseMade)], "commerce")
-        rejected = []
+        """Record the batch's purchases (one batched insert) and take back returned orders; a
+        purchase out of bounds or for a customer who is no member goes to the dead-letter
+        topic."""
+        made = [(d, d.event) for d in deliveries if isinstance(d.event, PurchaseMade)]
+        refusals = await self.refusals([purchase for _, purchase in made])
+        rejected = [
+            Rejection(d.record, refusal.reason)
+            for (d, _), refusal in zip(made, refusals, strict=True)
+            if refusal is not None
+        ]
+        admitted = [p for (_, p), refusal in zip(made, refusals, strict=True) if refusal is None]
+        await self.record(admitted, "commerce")
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, PurchaseReturned):
@@ -150,6 +189,25 @@ class LoyaltyService:
                 except NotFound as exc:
                     rejected.append(Rejection(delivery.record, exc.detail))
         return rejected
+
+    async def refusals(self, purchases: Sequence[PurchaseMade]) -> list[PurchaseRefused | None]:
+        """Why each purchase may not be recorded, or None: beyond the bounds, or for a customer
+        who is no member (one query for the batch). An erased customer's purchase is not refused
+        here: ``record`` leaves it out, as it always did."""
+        ids = sorted({p.customer_id for p in purchases})
+        members = await self.store.members_by_id(ids)
+        gone = await self.store.erased([cid for cid in ids if cid not in members])
+        now = datetime.now(UTC)
+        found: list[PurchaseRefused | None] = []
+        for purchase in purchases:
+            out_of_bounds = breaches(purchase, self.settings, now)
+            if out_of_bounds:
+                found.append(PurchaseRefused(purchase.order_id, out_of_bounds))
+            elif purchase.customer_id not in members and purchase.customer_id not in gone:
+                found.append(PurchaseRefused(purchase.order_id, [], purchase.customer_id))
+            else:
+                found.append(None)
+        return found
 
     async def take_back(self, order_id: str, reason: str | None, actor: str) -> dict[str, Any]:
         """A full return: the purchase no longer counts, and its current owner gives back the
@@ -409,39 +467,61 @@ class LoyaltyService:
         entries = await self.points.entries_of(customer_id, None)
         return int(self._points_summary(entries)["points_balance"])
 
+    async def _debit(
+        self, entry: dict[str, Any], check: Callable[[int], None]
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert a debit that ``check`` allows against the member's balance, as the member's
+        next guarded debit (PointsStore.add_debit): a concurrent debit that checked the same
+        balance takes the same number, so one of them reads the ledger again and checks anew.
+        Returns the entry as stored and whether this call wrote it (False: an entry with its id
+        was there already)."""
+        customer_id = entry["customer_id"]
+        for _ in range(DEBIT_ATTEMPTS):
+            last = await self.points.last_debit(customer_id)
+            try:
+                check(await self.balance(customer_id))
+            except domain.RuleBroken as exc:
+                raise _problem(exc) from exc
+            if await self.points.add_debit(entry, last + 1):
+                return entry, True
+            stored = await self.points.entry(entry["_id"])
+            if stored is not None:
+                return stored, False
+        raise Conflict(f"the points of {customer_id} kept changing; try again", code="points-busy")
+
     async def redeem(
         self, customer_id: str, points: int, order_id: str | None, identity: Identity
     ) -> dict[str, Any]:
-        """Spend points (the soonest-expiring first); with an order id, once per order."""
+        """Spend points (the soonest-expiring first); with an order id, once per order and
+        customer (another customer's redemption for the same order id is theirs)."""
         member = await self.member(customer_id)
-        entry_id = f"redeem:{order_id}" if order_id else f"redeem:{uuid.uuid4().hex}"
         if order_id:
             done = [
                 e
                 for e in await self.points.entries_for_order(order_id)
-                if e["_id"] == entry_id and e["customer_id"] == customer_id
+                if e["kind"] == "redeem" and e["customer_id"] == customer_id
             ]
             if done:
-                return done[0]
+                return {k: v for k, v in done[0].items() if k not in GUARD_FIELDS}
         if member["status"] != "active":
             raise Conflict(
                 f"customer {customer_id} has left the loyalty program", code="member-inactive"
             )
-        try:
-            domain.check_redemption(points, await self.balance(customer_id))
-        except domain.RuleBroken as exc:
-            raise _problem(exc) from exc
         entry = {
-            "_id": entry_id,
+            "_id": (
+                f"redeem:{customer_id}:{order_id}" if order_id else f"redeem:{uuid.uuid4().hex}"
+            ),
             "customer_id": customer_id,
             "kind": "redeem",
             "points": -points,
             "order_id": order_id,
             "actor": f"user:{identity.user}",
-            "at": datetime.now(UTC),
+            "at": _as_stored(datetime.now(UTC)),
         }
-        await self.points.add_entries([entry])
-        return entry
+        stored, _ = await self._debit(
+            entry, lambda balance: domain.check_redemption(points, balance)
+        )
+        return stored
 
     async def on_engagement(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep survey answers (the last NPS) and the communications log; repeats change
@@ -484,10 +564,6 @@ class LoyaltyService:
             raise Conflict(
                 f"customer {customer_id} has left the loyalty program", code="member-inactive"
             )
-        try:
-            domain.check_adjustment(points, await self.balance(customer_id))
-        except domain.RuleBroken as exc:
-            raise _problem(exc) from exc
         entry = {
             "_id": f"adjust:{uuid.uuid4().hex}",
             "customer_id": customer_id,
@@ -495,10 +571,19 @@ class LoyaltyService:
             "points": points,
             "reason": reason,
             "actor": f"user:{identity.user}",
-            "at": datetime.now(UTC),
+            "at": _as_stored(datetime.now(UTC)),
         }
-        await self.points.add_entries([entry])
-        return entry
+        if points > 0:  # a credit cannot overdraw: no guard to take
+            try:
+                domain.check_adjustment(points, 0)
+            except domain.RuleBroken as exc:
+                raise _problem(exc) from exc
+            await self.points.add_entries([entry])
+            return entry
+        stored, _ = await self._debit(
+            entry, lambda balance: domain.check_adjustment(points, balance)
+        )
+        return stored
 
     async def purchase(self, order_id: str) -> dict[str, Any]:
         found = (await self.points.purchases_by_id([order_id])).get(order_id)
@@ -529,49 +614,86 @@ class LoyaltyService:
             raise Conflict(f"customer {to_customer} is not in the program", code="member-inactive")
         earned = sum(
             e["points"]
-            for e in await self.points.entries_of(source, 10_000)
-            if e.get("order_id") == order_id and e["kind"] in ("earn", "transfer-in")
+            for e in await self.points.entries_for_order(order_id)
+            if e["customer_id"] == source and e["kind"] in ("earn", "transfer-in")
         )
-        if earned and await self.balance(source) < earned:
-            raise _problem(
-                domain.RuleBroken(
-                    "insufficient-points",
-                    f"{source} has spent the points this purchase earned",
-                    "order_id",
-                )
-            )
         n = len(purchase.get("transfers", [])) + 1
-        now = datetime.now(UTC)
+        decided = await self.points.entry(f"transfer-out:{order_id}:{n}")
+        if decided is not None:
+            # A transfer took the points and has not moved the purchase yet (it crashed, or it
+            # is on its way): finish it first.
+            await self._finish_transfer(decided, n)
+            if decided["to_customer_id"] == to_customer:
+                return await self.purchase(order_id)
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+        now = _as_stored(datetime.now(UTC))
         common = {
             "order_id": order_id,
             "reason": reason,
             "actor": f"user:{identity.user}",
             "at": now,
         }
+        taken = f"transfer-out:{order_id}:{n}"
+        change = {"from": source, "to": to_customer, "points": earned, **common}
+        if not earned:  # nothing to move but the purchase: its conditional update decides
+            if not await self.points.move_purchase(order_id, n, change):
+                raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+            return await self.purchase(order_id)
+        # The points leave the source first, as a guarded debit whose id names this order's n-th
+        # transfer: of two transfers that read the purchase at once, only one writes it, and
+        # that entry holds all the transfer decided, so whoever finds it can finish it.
+        out, won = await self._debit(
+            {
+                "_id": taken,
+                "customer_id": source,
+                "kind": "transfer-out",
+                "points": -earned,
+                "to_customer_id": to_customer,
+                **common,
+            },
+            lambda balance: self._check_points_left(source, earned, balance),
+        )
+        if not won:
+            await self._finish_transfer(out, n)
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+        if not await self._finish_transfer(out, n):
+            # only a transfer that moved no points can have taken the n-th place: give back
+            await self.points.drop_entries([taken, f"transfer-in:{order_id}:{n}"])
+            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
+        return await self.purchase(order_id)
+
+    async def _finish_transfer(self, out: Mapping[str, Any], n: int) -> bool:
+        """Finish the order's n-th transfer from its transfer-out entry: the points reach the
+        target, then the purchase moves (so whoever reads the moved purchase finds them). Each
+        step is idempotent: a retry, a concurrent transfer or a later one may finish it. True
+        if the purchase went to the target by this transfer."""
+        order_id, target = out["order_id"], out["to_customer_id"]
+        common = {k: out[k] for k in ("order_id", "reason", "actor", "at")}
         await self.points.add_entries(
             [
                 {
-                    "_id": f"transfer-out:{order_id}:{n}",
-                    "customer_id": source,
-                    "kind": "transfer-out",
-                    "points": -earned,
-                    **common,
-                },
-                {
                     "_id": f"transfer-in:{order_id}:{n}",
-                    "customer_id": to_customer,
+                    "customer_id": target,
                     "kind": "transfer-in",
-                    "points": earned,
+                    "points": -out["points"],
                     **common,
-                },
+                }
             ]
-            if earned
-            else []
         )
-        change = {"from": source, "to": to_customer, "points": earned, **common}
-        if not await self.points.move_purchase(order_id, source, change):
-            raise Conflict(f"purchase {order_id} moved meanwhile", code="purchase-moved")
-        return await self.purchase(order_id)
+        change = {"from": out["customer_id"], "to": target, "points": -out["points"], **common}
+        if await self.points.move_purchase(order_id, n, change):
+            return True
+        moves = (await self.purchase(order_id)).get("transfers", [])
+        return len(moves) >= n and moves[n - 1]["to"] == target
+
+    @staticmethod
+    def _check_points_left(source: str, earned: int, balance: int) -> None:
+        if balance < earned:
+            raise domain.RuleBroken(
+                "insufficient-points",
+                f"{source} has spent the points this purchase earned",
+                "order_id",
+            )
 
     async def _enroll(self, deliveries: Sequence[Delivery]) -> None:
         """Enroll newly registered customers: the member and its MemberEnrolled event in one

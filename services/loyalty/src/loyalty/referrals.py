@@ -72,6 +72,7 @@ class ReferralService:
             "_id": f"member:{referred_id}",
             "referrer_id": referrer["_id"],
             "referred_id": referred_id,
+            "referred_once": referred_id,  # the unique key: one referral per referred member
             "status": "registered",
             "invited_at": now,
             "registered_at": now,
@@ -94,6 +95,7 @@ class ReferralService:
             fields = {
                 "status": "registered",
                 "referred_id": by_id[doc["_id"]],
+                "referred_once": by_id[doc["_id"]],  # refused if they claimed a referrer
                 "registered_at": datetime.now(UTC),
             }
             if await self.store.advance(doc["_id"], "invited", fields):

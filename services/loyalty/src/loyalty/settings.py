@@ -48,3 +48,20 @@ class LoyaltySettings(ServiceSettings):
     rfm_chunk: int = Field(
         default=1000, ge=1, description="Members per chunk of an RFM run or a tier reassessment"
     )
+    # Bounds on a recorded purchase, on the API and on commerce.purchases alike: beyond them a
+    # purchase is refused (422 or the dead-letter topic), since each unit of currency mints
+    # points and tier status.
+    purchase_max_lines: int = Field(default=200, ge=1, description="Lines in one purchase")
+    purchase_max_quantity: int = Field(default=1_000, ge=1, description="Quantity of a line")
+    purchase_max_line_amount: Decimal = Field(
+        default=Decimal(50_000), gt=0, description="A line's amount, in the purchase's currency"
+    )
+    purchase_max_total: Decimal = Field(
+        default=Decimal(100_000), gt=0, description="A purchase's total"
+    )
+    purchase_max_age_days: int = Field(
+        default=730, ge=1, description="How long ago a recorded purchase may have happened"
+    )
+    purchase_max_ahead_seconds: int = Field(
+        default=300, ge=0, description="How far in the future purchased_at may be (clock skew)"
+    )

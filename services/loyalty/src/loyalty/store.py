@@ -146,6 +146,7 @@ class LoyaltyStore:
 
 
 PURCHASES, LEDGER = "purchases", "ledger"
+GUARD_FIELDS = {"seq": 0, "guard": 0}  # the debit guard's bookkeeping, not shown
 
 
 async def _insert_new(collection: AsyncCollection, docs: Sequence[dict[str, Any]]) -> set[int]:
@@ -179,6 +180,18 @@ class PointsStore:
         )
         # what an order earned, to take back on a return or move on a transfer
         await self.ledger.create_index([("order_id", ASCENDING)], name="order_entries")
+        # Debits that must not overdraw (redemptions, adjustments down, transfers out) are
+        # numbered per member: each takes the number after the highest one it read before
+        # checking the balance. Two writers who checked against the same ledger take the same
+        # number and the unique key lets one in; the other reads again. The ledger stays the one
+        # place the balance comes from, and the guard is a single-document insert (the database
+        # has no multi-document transactions).
+        await self.ledger.create_index(
+            [("guard", ASCENDING)], unique=True, sparse=True, name="debit_guard"
+        )
+        await self.ledger.create_index(
+            [("customer_id", ASCENDING), ("seq", DESCENDING)], name="customer_debits"
+        )
 
     async def record_purchases(self, docs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Insert orders not seen yet (one batched insert); a repeated order id leaves the first
@@ -202,9 +215,15 @@ class PointsStore:
         cursor = self.purchases.find({"customer_id": customer_id}).sort("purchased_at", -1)
         return await (cursor.limit(limit) if limit else cursor).to_list(None)
 
-    async def move_purchase(self, order_id: str, from_customer: str, change: dict) -> bool:
+    async def move_purchase(self, order_id: str, n: int, change: dict) -> bool:
+        """Record the order's n-th transfer, if the purchase is still the giver's and has no n-th
+        transfer yet (so a late repeat of a finished transfer cannot move it twice)."""
         result = await self.purchases.update_one(
-            {"_id": order_id, "customer_id": from_customer},
+            {
+                "_id": order_id,
+                "customer_id": change["from"],
+                f"transfers.{n - 1}": {"$exists": False},
+            },
             {"$set": {"customer_id": change["to"]}, "$push": {"transfers": change}},
         )
         return result.modified_count == 1
@@ -214,6 +233,30 @@ class PointsStore:
         stays as it was."""
         if entries:
             await _insert_new(self.ledger, entries)
+
+    async def last_debit(self, customer_id: str) -> int:
+        """The number of the member's latest guarded debit (0 before the first): read before the
+        balance, so that a debit inserted after this read takes this number + 1 or more."""
+        cursor = self.ledger.find({"customer_id": customer_id}, {"seq": 1})
+        head = await cursor.sort("seq", DESCENDING).limit(1).to_list(1)
+        return int(head[0].get("seq") or 0) if head else 0
+
+    async def add_debit(self, entry: dict[str, Any], seq: int) -> bool:
+        """Insert a debit as the member's guarded debit number ``seq``; False if that number
+        (another writer checked the same balance) or the entry's id is taken."""
+        try:
+            await self.ledger.insert_one(
+                {**entry, "seq": seq, "guard": f"{entry['customer_id']}:{seq}"}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def entry(self, entry_id: str) -> dict[str, Any] | None:
+        return await self.ledger.find_one({"_id": entry_id}, GUARD_FIELDS)
+
+    async def drop_entries(self, entry_ids: Sequence[str]) -> None:
+        await self.ledger.delete_many({"_id": {"$in": list(entry_ids)}})
 
     async def entries_since(
         self, customer_ids: Sequence[str], since: datetime
@@ -247,7 +290,8 @@ class PointsStore:
 
     async def entries_of(self, customer_id: str, limit: int | None) -> list[dict[str, Any]]:
         """The customer's ledger, newest first (all of it without a limit)."""
-        cursor = self.ledger.find({"customer_id": customer_id}).sort([("at", -1), ("_id", 1)])
+        cursor = self.ledger.find({"customer_id": customer_id}, GUARD_FIELDS)
+        cursor = cursor.sort([("at", -1), ("_id", 1)])
         return await (cursor.limit(limit) if limit else cursor).to_list(None)
 
     async def forget(self, customer_ids: Sequence[str]) -> None:
@@ -271,6 +315,12 @@ class CouponStore:
         await self.coupons.create_index(
             [("customer_id", ASCENDING), ("issued_at", ASCENDING)], name="customer_coupons"
         )
+        # A coupon issued under a per-customer limit holds one of the customer's numbered places
+        # in that promotion (``<promotion>:<customer>:<k>``, k up to the limit): two issues that
+        # counted the same coupons take the same place, and the unique key lets one in.
+        await self.coupons.create_index(
+            [("place", ASCENDING)], unique=True, sparse=True, name="coupon_place_unique"
+        )
 
     async def insert_definition(self, doc: dict[str, Any]) -> bool:
         try:
@@ -291,6 +341,9 @@ class CouponStore:
         except DuplicateKeyError:
             return False
         return True
+
+    async def place_taken(self, place: str) -> bool:
+        return await self.coupons.find_one({"place": place}, {"_id": 1}) is not None
 
     async def coupon(self, customer_id: str, coupon_id: str) -> dict[str, Any] | None:
         return await self.coupons.find_one({"_id": coupon_id, "customer_id": customer_id})
@@ -461,6 +514,13 @@ class ReferralStore:
         await self.referrals.create_index(
             [("referred_id", ASCENDING), ("status", ASCENDING)], name="referred"
         )
+        # A member is referred once: the referral that names them (a claim by code, or an
+        # invitation their registration fulfils) sets ``referred_once`` to their id in the same
+        # single-document write, and this unique key refuses a second one. ``referred_id``
+        # cannot carry it itself: pending invitations hold it as null.
+        await self.referrals.create_index(
+            [("referred_once", ASCENDING)], unique=True, sparse=True, name="referred_once"
+        )
 
     async def member_by_code(self, code: str) -> dict[str, Any] | None:
         return await self.members.find_one({"referral_code": code}, HIDDEN)
@@ -480,9 +540,14 @@ class ReferralStore:
         return await self.referrals.find(dict(query)).to_list(None)
 
     async def advance(self, referral_id: str, from_status: str, fields: Mapping[str, Any]) -> bool:
-        result = await self.referrals.update_one(
-            {"_id": referral_id, "status": from_status}, {"$set": dict(fields)}
-        )
+        """Move a referral on from ``from_status``; False if it was not there, or if the fields
+        name a referred member whom another referral names already."""
+        try:
+            result = await self.referrals.update_one(
+                {"_id": referral_id, "status": from_status}, {"$set": dict(fields)}
+            )
+        except DuplicateKeyError:
+            return False
         return result.modified_count == 1
 
     async def forget(self, customer_ids: Sequence[str]) -> None:
