@@ -100,10 +100,9 @@ final class IndexedCollection extends H2Collection {
     /** Multikey entries and {@code $or} branches may name a document twice. */
     private static Iterator<Object> distinct(Iterator<Object> positions) {
         Set<Object> seen = new HashSet<>();
-        return new Iterator<>() {
-            private Object next = advance();
-
-            private Object advance() {
+        return new Lookahead<>() {
+            @Override
+            protected Object advance() {
                 while (positions.hasNext()) {
                     Object position = positions.next();
                     if (seen.add(position)) {
@@ -111,18 +110,6 @@ final class IndexedCollection extends H2Collection {
                     }
                 }
                 return null;
-            }
-
-            @Override
-            public boolean hasNext() {
-                return next != null;
-            }
-
-            @Override
-            public Object next() {
-                Object result = next;
-                next = advance();
-                return result;
             }
         };
     }

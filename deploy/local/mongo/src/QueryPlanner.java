@@ -10,7 +10,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.regex.Pattern;
 import org.h2.mvstore.Cursor;
 import org.h2.mvstore.MVMap;
@@ -370,10 +369,9 @@ final class QueryPlanner {
     private Iterator<Object> idRange(Object from, Object high, Class<?> type) {
         Cursor<Object, ?> cursor = data.cursor(from, null, false);
         Comparable bound = (Comparable) high;
-        return new Iterator<>() {
-            private Object next = advance();
-
-            private Object advance() {
+        return new Lookahead<>() {
+            @Override
+            protected Object advance() {
                 if (!cursor.hasNext()) {
                     return null;
                 }
@@ -382,21 +380,6 @@ final class QueryPlanner {
                     return null;
                 }
                 return key;
-            }
-
-            @Override
-            public boolean hasNext() {
-                return next != null;
-            }
-
-            @Override
-            public Object next() {
-                if (next == null) {
-                    throw new NoSuchElementException();
-                }
-                Object result = next;
-                next = advance();
-                return result;
             }
         };
     }

@@ -11,7 +11,6 @@ import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Set;
 import org.h2.mvstore.Cursor;
 import org.h2.mvstore.MVMap;
@@ -292,10 +291,9 @@ final class SecondaryIndex extends Index<Object> {
         } else {
             cursor = entries.cursor(from, null, false);
         }
-        return new Iterator<>() {
-            private Object next = advance();
-
-            private Object advance() {
+        return new Lookahead<>() {
+            @Override
+            protected Object advance() {
                 while (cursor.hasNext()) {
                     String key = cursor.next();
                     boolean past = reverse
@@ -309,21 +307,6 @@ final class SecondaryIndex extends Index<Object> {
                     }
                 }
                 return null;
-            }
-
-            @Override
-            public boolean hasNext() {
-                return next != null;
-            }
-
-            @Override
-            public Object next() {
-                if (next == null) {
-                    throw new NoSuchElementException();
-                }
-                Object result = next;
-                next = advance();
-                return result;
             }
         };
     }
