@@ -211,20 +211,45 @@ async def test_a_killed_plan_list_rebuild_resumes_and_publishes_every_change(pla
     assert joined(records) == set(ids), "every membership's event is on the topic"
 
 
+async def enrolled_members(
+    platform, gateway: httpx.AsyncClient, ids: list[str], brick: str
+) -> None:
+    """Register the customers and wait until loyalty has enrolled every one."""
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    await register(bootstrap, platform.topic("customer.events"), ids, brick)
+
+    async def enrolled() -> bool:
+        found = [(await gateway.get(f"/api/members/{cid}")).status_code for cid in ids]
+        return all(status == 200 for status in found)
+
+    await eventually(enrolled, what="the members enrolled", timeout=30)
+
+
+async def kill_loyalty_in_a_job(platform, path: str) -> None:
+    """Start loyalty's job at ``path`` with chunks of 5, kill the service in its second chunk,
+    then restart it normally (which resumes the job)."""
+    process = platform.start(
+        "loyalty", {"CDP_RFM_CHUNK": "5", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=platform.url("loyalty"), headers=platform.auth(), timeout=30
+        ) as loyalty:
+            with pytest.raises(httpx.HTTPError):
+                await loyalty.post(path)  # answers when the job is done: never
+        assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-job"
+    finally:
+        platform.start("loyalty")  # a normal restart resumes the job
+
+
 async def test_a_killed_rfm_run_resumes_and_publishes_every_member(platform) -> None:
     run = uuid.uuid4().hex[:8]
     bootstrap = platform.deployment.servers.kafka_bootstrap_servers
     ids = [f"0-rfm{run}-{i:03d}" for i in range(12)]  # sort first: the run's first chunks
-    await register(bootstrap, platform.topic("customer.events"), ids, f"BR-{run}")
     async with httpx.AsyncClient(
         base_url=platform.gateway_url, headers=platform.auth(), timeout=10
     ) as gateway:
-
-        async def enrolled() -> bool:
-            found = [(await gateway.get(f"/api/members/{cid}")).status_code for cid in ids]
-            return all(status == 200 for status in found)
-
-        await eventually(enrolled, what="the members enrolled", timeout=30)
+        await enrolled_members(platform, gateway, ids, f"BR-{run}")
         for rank, cid in enumerate(ids, start=1):
             bought = await gateway.post(
                 "/api/purchases",
@@ -237,18 +262,7 @@ async def test_a_killed_rfm_run_resumes_and_publishes_every_member(platform) -> 
             )
             assert bought.status_code == 201, bought.text
 
-        process = platform.start(
-            "loyalty", {"CDP_RFM_CHUNK": "5", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
-        )
-        try:
-            async with httpx.AsyncClient(
-                base_url=platform.url("loyalty"), headers=platform.auth(), timeout=30
-            ) as loyalty:
-                with pytest.raises(httpx.HTTPError):
-                    await loyalty.post("/rfm/runs")  # answers when the job is done: never
-            assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-run"
-        finally:
-            platform.start("loyalty")  # a normal restart resumes the run's job
+        await kill_loyalty_in_a_job(platform, "/rfm/runs")
         version = (await gateway.get("/api/rfm/runs/latest")).json()["version"]
 
         async def scored() -> bool:
@@ -277,36 +291,18 @@ async def test_a_killed_rfm_run_resumes_and_publishes_every_member(platform) -> 
 
 async def test_a_killed_tier_reassessment_moves_each_member_once(platform) -> None:
     run = uuid.uuid4().hex[:8]
-    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
     ids = [f"0-0tier{run}-{i:03d}" for i in range(12)]  # sort first: the job's first chunks
-    await register(bootstrap, platform.topic("customer.events"), ids, f"BT-{run}")
     async with httpx.AsyncClient(
         base_url=platform.gateway_url, headers=platform.auth(), timeout=10
     ) as gateway:
-
-        async def enrolled() -> bool:
-            found = [(await gateway.get(f"/api/members/{cid}")).status_code for cid in ids]
-            return all(status == 200 for status in found)
-
-        await eventually(enrolled, what="the members enrolled", timeout=30)
+        await enrolled_members(platform, gateway, ids, f"BT-{run}")
         for cid in ids:  # gold by hand, without the points: a reassessment moves them to silver
             gold = await gateway.post(
                 f"/api/members/{cid}/tier", json={"tier": "gold", "reason": "test"}
             )
             assert gold.status_code == 200, gold.text
 
-        process = platform.start(
-            "loyalty", {"CDP_RFM_CHUNK": "5", "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:2"}
-        )
-        try:
-            async with httpx.AsyncClient(
-                base_url=platform.url("loyalty"), headers=platform.auth(), timeout=30
-            ) as loyalty:
-                with pytest.raises(httpx.HTTPError):
-                    await loyalty.post("/tiers/reassessments")  # answers when done: never
-            assert process.popen is not None and process.popen.wait(30) == -9, "crashed mid-job"
-        finally:
-            platform.start("loyalty")  # a normal restart resumes the job
+        await kill_loyalty_in_a_job(platform, "/tiers/reassessments")
 
         async def tiers() -> list[dict] | None:
             members = [(await gateway.get(f"/api/members/{cid}")).json() for cid in ids]
