@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchkit import Progress, report, rss_mb
+from benchkit import Progress, report, rss_mb, run_deployment
 from customer import search
 from customer.store import CustomerStore
 from devstack.servers import provide
-from devstack.services import Deployment, service_process, wait_ready
-from devstack.topics import create_topics
+from devstack.services import service_process, wait_ready
 from pymongo import AsyncMongoClient
 from servicekit.auth import mint_token
 
@@ -158,16 +157,8 @@ async def main() -> None:
     parser.add_argument("--file-rows", type=int, default=20_000)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"b{run}.",
-            database_prefix=f"b{run}_",
-            consumer_group_prefix=f"b{run}.",
-            jwt_secret=SECRET,
-        )
-        await create_topics(servers.kafka_bootstrap_servers, deployment.topic_prefix)
+        deployment = await run_deployment(servers, SECRET)
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         ports = deployment.ports(fixed=False)
@@ -206,8 +197,10 @@ async def main() -> None:
         finally:
             process.stop()
         print(f"imported in {elapsed:.1f} s: {tally}")
-        raw = await raw_bulk_insert(servers.mongodb_url, f"b{run}_raw", n)
-        indexed = await raw_bulk_insert(servers.mongodb_url, f"b{run}_idx", n, indexed=True)
+        raw = await raw_bulk_insert(servers.mongodb_url, f"{deployment.database_prefix}raw", n)
+        indexed = await raw_bulk_insert(
+            servers.mongodb_url, f"{deployment.database_prefix}idx", n, indexed=True
+        )
         report(
             f"CSV import through the API ({len(files)} files)",
             n / elapsed,

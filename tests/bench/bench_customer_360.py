@@ -23,11 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from benchkit import pct, rss_mb
+from benchkit import pct, rss_mb, run_deployment
 from devstack.process import ServerProcess
 from devstack.servers import provide
-from devstack.services import BACKENDS, Deployment, service_process, wait_ready
-from devstack.topics import create_topics
+from devstack.services import BACKENDS, service_process, wait_ready
 from servicekit.auth import mint_token
 
 SECRET = "bench-secret-" + uuid.uuid4().hex
@@ -131,16 +130,8 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"b{run}.",
-            database_prefix=f"b{run}_",
-            consumer_group_prefix=f"b{run}.",
-            jwt_secret=SECRET,
-        )
-        await create_topics(servers.kafka_bootstrap_servers, deployment.topic_prefix)
+        deployment = await run_deployment(servers, SECRET)
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         ports = deployment.ports(fixed=False)

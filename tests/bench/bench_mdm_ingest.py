@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from benchkit import Progress, publish, raw_consume, report
+from benchkit import Progress, publish, raw_consume, report, run_deployment
 from devstack.probes import partitions_of
 from devstack.servers import provide
 from devstack.services import Deployment, service_process, wait_ready
-from devstack.topics import create_topics
 from pymongo import AsyncMongoClient, UpdateOne
 
 BULK = 1_000
@@ -152,23 +151,18 @@ async def main() -> None:
     parser.add_argument("--partitions", type=int, default=12)
     parser.add_argument("--log-dir", type=Path, help="keep the service's log here")
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"b{run}.",
-            database_prefix=f"b{run}_",
-            consumer_group_prefix=f"b{run}.",
-        )
+        deployment = await run_deployment(servers, partitions=args.partitions)
         bootstrap = servers.kafka_bootstrap_servers
-        await create_topics(bootstrap, deployment.topic_prefix, partitions=args.partitions)
         topic = deployment.topic_prefix + "mdm.customers"
         print(f"{args.events} MDM upserts, {args.partitions} partitions, servers: {servers.origin}")
         produced = await publish(bootstrap, topic, args.events, mdm_record)
         print(f"produced (outside producer, not timed in the ratio): {produced:8.0f} /s")
         consume = await raw_consume(bootstrap, topic, args.events)
         print(f"raw consume:                                  {consume:8.0f} /s")
-        upsert = await raw_bulk_upsert(servers.mongodb_url, f"b{run}_raw", args.events)
+        upsert = await raw_bulk_upsert(
+            servers.mongodb_url, f"{deployment.database_prefix}raw", args.events
+        )
         print(f"raw bulk upsert ({BULK} per bulk):            {upsert:8.0f} /s")
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)

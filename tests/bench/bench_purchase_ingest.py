@@ -33,11 +33,11 @@ from benchkit import (
     registered,
     report,
     rss_mb,
+    run_deployment,
     wait_count,
 )
 from devstack.servers import provide
-from devstack.services import Deployment, service_process, wait_ready
-from devstack.topics import create_topics
+from devstack.services import service_process, wait_ready
 from pymongo import AsyncMongoClient, UpdateOne
 
 BULK = 1_000
@@ -94,16 +94,9 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=25_000)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"b{run}.",
-            database_prefix=f"b{run}_",
-            consumer_group_prefix=f"b{run}.",
-        )
+        deployment = await run_deployment(servers)
         bootstrap = servers.kafka_bootstrap_servers
-        await create_topics(bootstrap, deployment.topic_prefix)
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         ports = deployment.ports(fixed=False)
@@ -128,7 +121,7 @@ async def main() -> None:
         consume = await raw_consume(bootstrap, topic, args.events)
         print(f"raw consume:                                  {consume:8.0f} /s")
         upsert = await raw_bulk_upsert(
-            servers.mongodb_url, f"b{run}_raw", args.events, args.members
+            servers.mongodb_url, f"{deployment.database_prefix}raw", args.events, args.members
         )
         print(f"raw bulk upsert ({BULK} per bulk):            {upsert:8.0f} /s")
 

@@ -34,12 +34,12 @@ from benchkit import (
     publish,
     report,
     rss_mb,
+    run_deployment,
     wait_count,
 )
 from devstack.process import ServerProcess
 from devstack.servers import provide
-from devstack.services import BACKENDS, Deployment, service_process, wait_ready
-from devstack.topics import create_topics
+from devstack.services import BACKENDS, service_process, wait_ready
 from pymongo import AsyncMongoClient
 from servicekit.auth import mint_token
 
@@ -91,18 +91,10 @@ async def main() -> None:
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
-    run = uuid.uuid4().hex[:8]
     rng = random.Random(5)
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"s{run}.",
-            database_prefix=f"s{run}_",
-            consumer_group_prefix=f"s{run}.",
-            jwt_secret=SECRET,
-        )
+        deployment = await run_deployment(servers, SECRET)
         bootstrap = servers.kafka_bootstrap_servers
-        await create_topics(bootstrap, deployment.topic_prefix)
         log_dir = args.log_dir or Path(tmp) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         ports = deployment.ports(fixed=False)

@@ -46,13 +46,13 @@ from benchkit import (
     registered,
     report,
     rss_mb,
+    run_deployment,
     verdict,
     wait_count,
 )
 from devstack.probes import partitions_of
 from devstack.servers import provide
-from devstack.services import Deployment, service_process, wait_ready
-from devstack.topics import create_topics
+from devstack.services import service_process, wait_ready
 from pymongo import AsyncMongoClient, UpdateOne
 from servicekit.auth import mint_token
 
@@ -241,17 +241,9 @@ async def main() -> None:
     parser.add_argument("--partitions", type=int, default=12)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp, provide(Path(tmp)) as servers:
-        deployment = Deployment(
-            servers,
-            topic_prefix=f"b{run}.",
-            database_prefix=f"b{run}_",
-            consumer_group_prefix=f"b{run}.",
-            jwt_secret=SECRET,
-        )
+        deployment = await run_deployment(servers, SECRET, partitions=args.partitions)
         bootstrap = servers.kafka_bootstrap_servers
-        await create_topics(bootstrap, deployment.topic_prefix, partitions=args.partitions)
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         ports = deployment.ports(fixed=False)
@@ -324,7 +316,9 @@ async def main() -> None:
                     return await lag(bootstrap, lists_group, assignments) == 0
 
                 await until(built, 0.5)
-                round_trips = await kafka_round_trip(bootstrap, f"b{run}.rt", args.edits)
+                round_trips = await kafka_round_trip(
+                    bootstrap, f"{deployment.topic_prefix}rt", args.edits
+                )
                 tail = Tail(bootstrap, deployment.topic_prefix + "lists.events")
                 await tail.start()
                 try:

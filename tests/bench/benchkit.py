@@ -10,6 +10,7 @@ import itertools
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,9 @@ from contracts.customer_events import CustomerRegistered
 from contracts.customers import Address, Customer
 from devstack.probes import partitions_of
 from devstack.process import ServerProcess
+from devstack.servers import Servers
+from devstack.services import Deployment
+from devstack.topics import create_topics
 
 Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
 BRICKS = 400
@@ -196,3 +200,21 @@ def exit_cleanly_on_sigterm() -> None:
     """A benchmark stopped with SIGTERM still leaves through its ``finally`` blocks, which stop
     the servers and services it started (Python's default would end it on the spot)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+async def run_deployment(
+    servers: Servers, jwt_secret: str | None = None, partitions: int | None = None
+) -> Deployment:
+    """This run's own topics (created), databases and consumer groups on the servers, so runs
+    never collide."""
+    run = f"b{uuid.uuid4().hex[:8]}"
+    deployment = Deployment(
+        servers,
+        topic_prefix=f"{run}.",
+        database_prefix=f"{run}_",
+        consumer_group_prefix=f"{run}.",
+        jwt_secret=jwt_secret,
+    )
+    extra = {} if partitions is None else {"partitions": partitions}
+    await create_topics(servers.kafka_bootstrap_servers, deployment.topic_prefix, **extra)
+    return deployment
