@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from contracts.emails import Email
 from contracts.limits import INT64_MAX
 
 CustomerKind = Literal["person", "account"]
@@ -76,7 +77,7 @@ class CustomerFields(BaseModel):
     date_of_birth: date | None = None
     gender: Gender | None = None
     marital_status: MaritalStatus | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     sms: PhoneNumber | None = None
     phone: PhoneNumber | None = None
     work_phone: PhoneNumber | None = None

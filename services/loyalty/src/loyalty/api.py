@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from contracts.commerce import PurchaseMade
+from contracts.emails import Email
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentCaller, CurrentIdentity, require_role
 from servicekit.problems import NotFound
 
@@ -132,7 +133,7 @@ async def set_tier(
 class Invitation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
 
 
 class ReferredBy(BaseModel):
