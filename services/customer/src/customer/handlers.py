@@ -31,7 +31,13 @@ from servicekit.settings import ServiceSettings
 
 from customer import domain, search
 from customer.interactions import check_trait_names
-from customer.store import CustomerStore, DuplicateMdmCode, InteractionStore, RecordWrite
+from customer.store import (
+    CustomerStore,
+    DuplicateMdmCode,
+    InteractionStore,
+    RecordWrite,
+    is_tombstone,
+)
 
 SOURCE = "cdp/customer"
 MDM_INGEST = "mdm_ingest"  # the MDM consumer path's slot
@@ -284,6 +290,7 @@ class CustomerService:
             found = await self.store.by_mdm_codes(
                 [event.mdm_code, event.merged_mdm_code], with_slots=True
             )
+            found = {code: doc for code, doc in found.items() if not is_tombstone(doc)}
             survivor, loser = found.get(event.mdm_code), found.get(event.merged_mdm_code)
             states = {code: slot.take(doc) for code, doc in found.items()}
             held = [s for s in states.values() if s.holds([input_id(delivery)])]
@@ -354,6 +361,10 @@ class CustomerService:
         pending = dict(by_code)
         for _ in range(MAX_RACE_RETRIES):
             current = await self.store.by_mdm_codes(pending, with_slots=True)
+            for code in [code for code, doc in current.items() if is_tombstone(doc)]:
+                # erased meanwhile (its tombstone took the record's place): it stays erased
+                log.info("ignored MDM events of an erased customer", events=len(pending[code]))
+                del pending[code], current[code]
             now = datetime.now(UTC)
             writes: list[RecordWrite] = []
             codes: list[str] = []
