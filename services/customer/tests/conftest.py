@@ -83,10 +83,12 @@ async def service(mongo_db):
     publisher = RecordingPublisher()
     store = CustomerStore(mongo_db)
     await store.create_indexes()
+    interactions = InteractionStore(mongo_db)
+    await interactions.create_indexes()
     settings = CustomerSettings(env="dev")
     customers = CustomerService(
         store,
-        InteractionStore(mongo_db),
+        interactions,
         OutboxRelay(store.customers, publisher),  # type: ignore[arg-type]
         OutboxRelay(store.erasures, publisher),  # type: ignore[arg-type]
         settings,
