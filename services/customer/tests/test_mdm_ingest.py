@@ -100,3 +100,25 @@ async def test_the_same_event_published_twice_is_a_duplicate_not_a_redelivery(se
     assert isinstance(again, Delivery) and again.envelope.id == first.envelope.id
     await customers.ingest_mdm([again])
     assert publisher.take() == [], "a later record with the same event changes nothing"
+
+
+async def test_an_older_version_behind_a_newer_one_in_a_batch_is_ignored(service, mdm) -> None:
+    """Kafka's order per MDM code is the master's: a version not newer than the last one
+    applied changes nothing and publishes nothing, wherever it sits in the batch."""
+    customers, publisher = service
+    code = f"HCP-{uuid.uuid4().hex[:6]}"
+    batch = [mdm.upsert(code, 2, 0, first_name="Anna"), mdm.upsert(code, 1, 1, first_name="Ana")]
+    assert await customers.ingest_mdm(batch) == []
+    assert [(t, v) for t, _, v in publisher.take()] == [("cdp.customer.CustomerRegistered", 1)]
+    doc = await customers.store.customers.find_one({"mdm_code": code})
+    assert (doc["first_name"], doc["mdm_version"], doc["version"]) == ("Anna", 2, 1)
+
+    late = [
+        mdm.upsert(code, 4, 2, first_name="Anka"),
+        mdm.upsert(code, 3, 3, first_name="Ann"),
+        mdm.deactivate(code, 3, 4),
+    ]
+    assert await customers.ingest_mdm(late) == []
+    assert [(t, v) for t, _, v in publisher.take()] == [("cdp.customer.CustomerUpdated", 2)]
+    doc = await customers.store.customers.find_one({"mdm_code": code})
+    assert (doc["first_name"], doc["status"], doc["mdm_version"]) == ("Anka", "active", 4)

@@ -359,7 +359,7 @@ class CustomerService:
         return True
 
     async def _apply_records(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Upserts and deactivations: per MDM code, in version order, in one bulk write."""
+        """Upserts and deactivations: per MDM code, in the topic's order, in one bulk write."""
         if not deliveries:
             return []
         slot = self.mdm_slot
@@ -369,7 +369,9 @@ class CustomerService:
             assert isinstance(event, MdmCustomerUpserted | MdmCustomerDeactivated)
             by_code[event.mdm_code].append(delivery)
         for items in by_code.values():
-            items.sort(key=lambda d: d.event.version)  # type: ignore[attr-defined]
+            # Kafka's order per MDM code (one partition) is the master's: applied in that order,
+            # a version not newer than the last applied one is stale wherever it sits
+            items.sort(key=lambda d: d.record.offset)
         for code in await self.store.erased(mdm_codes=by_code):
             # an erased customer stays erased, whatever the master still sends about it
             log.info("ignored MDM events of an erased customer", events=len(by_code.pop(code)))
