@@ -337,12 +337,27 @@ class InteractionStore:
         return result.deleted_count == 1
 
     async def list(
-        self, customer_id: str, kind: str | None, limit: int, before: datetime | None
+        self,
+        customer_id: str,
+        kind: str | None,
+        limit: int,
+        before: datetime | None,
+        before_id: str | None = None,
     ) -> list[dict[str, Any]]:
+        """A customer's interactions, newest first (ties by id). A page goes on after the last
+        item's (``before``, ``before_id``): older items, and those at the same time with a
+        greater id. ``before`` alone: only older items."""
         query: dict[str, Any] = {"customer_id": customer_id}
         if kind:
             query["kind"] = kind
-        if before:
+        if before and before_id is not None:
+            query = {
+                "$or": [
+                    {**query, "at": {"$lt": before}},
+                    {**query, "at": before, "_id": {"$gt": before_id}},
+                ]
+            }
+        elif before:
             query["at"] = {"$lt": before}
         cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()
