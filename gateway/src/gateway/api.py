@@ -194,7 +194,10 @@ async def get_customer_360_timeline(
     request: Request,
     services: Services,
     identity: CurrentIdentity,
-    before: Annotated[str | None, Query(max_length=40, description="next_before of a page")] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=600, description="next_before of a page (or a time: older items)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     """The 360 timeline page by page: notes, cases, fulfilments, responses, attachments,

@@ -7,13 +7,14 @@ that is down or slow gives that part ``{"status": "unavailable"}``, never a 500.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from servicekit.auth import Identity
 from servicekit.problems import Problem
 
+from gateway import timeline
+from gateway.timeline import TIMELINE_PAGE, merge_timelines
 from gateway.upstream import Upstreams
 
 AVAILABLE, UNAVAILABLE, ABSENT = "available", "unavailable", "absent"
@@ -82,27 +83,6 @@ async def customer_360(
     }
 
 
-TIMELINE_PAGE = 20
-
-
-def _at(item: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
-
-
-def merge_timelines(
-    interactions: list[dict[str, Any]], loyalty: list[dict[str, Any]], limit: int
-) -> dict[str, Any]:
-    """Interactions and loyalty history in one list, newest first; ``next_before`` pages on."""
-    items = sorted(
-        [{"source": "customer", **i} for i in interactions]
-        + [{"source": "loyalty", **i} for i in loyalty],
-        key=_at,
-        reverse=True,
-    )[:limit]
-    more = len(interactions) + len(loyalty) > limit
-    return {"items": items, "next_before": items[-1]["at"] if more and items else None}
-
-
 async def timeline_page(
     upstreams: Upstreams,
     customer_id: str,
@@ -112,19 +92,24 @@ async def timeline_page(
     part_timeout: float,
 ) -> dict[str, Any]:
     """One page of the 360 timeline (interactions and loyalty history, newest first)."""
-    params = f"limit={limit}" + (f"&before={quote(before)}" if before else "")
+    after = timeline.position(before) if before else None
+
+    def params(source: str) -> str:
+        # one more than the page: a part that fills the page alone may have more
+        return urlencode({"limit": limit + 1, **(after.part_params(source) if after else {})})
+
     interactions, loyalty = await asyncio.gather(
         _part(
             upstreams,
             "customer",
-            f"/customers/{customer_id}/timeline?{params}",
+            f"/customers/{customer_id}/timeline?{params('customer')}",
             identity,
             part_timeout,
         ),
         _part(
             upstreams,
             "loyalty",
-            f"/members/{customer_id}/timeline?{params}",
+            f"/members/{customer_id}/timeline?{params('loyalty')}",
             identity,
             part_timeout,
         ),

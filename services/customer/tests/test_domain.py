@@ -11,7 +11,7 @@ from contracts.customer_events import (
     CustomersMerged,
     CustomerUpdated,
 )
-from contracts.customers import CustomerCreate, CustomerFields
+from contracts.customers import CustomerCreate, CustomerFields, Suppression
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
 from customer import domain
 from servicekit.problems import Conflict, Invalid
@@ -167,7 +167,9 @@ def test_merge_moves_the_losers_tags_to_the_survivor_and_retires_the_loser() -> 
     )
     merge = MdmCustomersMerged(mdm_code="M-1", merged_mdm_code="M-2", version=2)
 
-    kept, retired = domain.merge(survivor, loser, merge, NOW, "mdm:test")
+    steps = domain.merge(survivor, loser, merge, NOW, "mdm:test")
+    kept, retired = steps.inherit, steps.retire
+    assert kept is not None and retired is not None
     assert kept.record["traits"] == ["speaker", "vip"]
     assert [s["type"] for s in kept.record["suppressions"]] == ["do-not-call", "do-not-mail"]
     assert kept.record["merged_ids"] == [loser["_id"]] and kept.record["mdm_version"] == 2
@@ -179,6 +181,12 @@ def test_merge_moves_the_losers_tags_to_the_survivor_and_retires_the_loser() -> 
 
     with pytest.raises(domain.Stale):  # the same merge again
         domain.merge(kept.record, retired.record, merge, NOW)
+    # half written (the second write lost a race): what is left is the survivor's inheritance
+    rest = domain.merge(survivor, retired.record, merge, NOW, "mdm:test")
+    assert rest.retire is None and rest.inherit is not None
+    assert rest.inherit.record["merged_ids"] == [loser["_id"]]
+    with pytest.raises(Conflict):  # the retired loser's tags are frozen
+        domain.add_suppression(retired.record, Suppression(type="do-not-fax"), NOW, "user:u")
     with pytest.raises(domain.Stale):  # the master's later events for the loser
         domain.apply_mdm(
             retired.record,

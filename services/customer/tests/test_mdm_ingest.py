@@ -5,95 +5,25 @@ HTTP edit of the same customer in between."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 
 import pytest
-from aiokafka import ConsumerRecord
-from contracts.mdm import MdmCustomerUpserted
 from contracts.topics import MDM_CUSTOMERS
-from customer.handlers import MDM_INGEST, CustomerService
-from customer.settings import CustomerSettings
-from customer.store import CustomerStore, InteractionStore
+from customer.handlers import MDM_INGEST
 from servicekit import consumer_slot, outbox
 from servicekit.auth import Identity
-from servicekit.consumer_slot import ConsumerSlot, input_id
+from servicekit.consumer_slot import input_id
 from servicekit.consuming import Delivery, decode_record
-from servicekit.messaging import OutgoingRecord
-from servicekit.outbox import OutboxRelay
 
 pytestmark = pytest.mark.servers
 SLOT = f"{consumer_slot.FIELD}.{MDM_INGEST}"
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.published: list[OutgoingRecord] = []
-
-    async def publish(self, records: list[OutgoingRecord]) -> None:
-        self.published.extend(records)
-
-    def take(self) -> list[tuple[str, str, int]]:
-        """(event type, ce_id, customer version) of what was published since the last take."""
-        taken = [
-            (
-                dict(r.headers)["ce_type"].decode(),
-                dict(r.headers)["ce_id"].decode(),
-                json.loads(r.value or b"{}")["customer"]["version"],
-            )
-            for r in self.published
-        ]
-        self.published.clear()
-        return taken
-
-
-def upsert(code: str, version: int, offset: int, **record: str) -> Delivery:
-    event = MdmCustomerUpserted.model_validate(
-        {"mdm_code": code, "version": version, "record": {"kind": "person", **record}}
-    )
-    envelope = event.envelope(source="erp/mdm-hub", subject=code)
-    value = envelope.body()
-    decoded = decode_record(
-        MDM_CUSTOMERS,
-        ConsumerRecord(
-            "mdm.customers",
-            0,
-            offset,
-            0,
-            0,
-            code.encode(),
-            value,
-            None,
-            0,
-            len(value),
-            envelope.headers(),
-        ),
-    )
-    assert isinstance(decoded, Delivery)
-    return decoded
-
-
-@pytest.fixture
-async def service(mongo_db):
-    publisher = RecordingPublisher()
-    store = CustomerStore(mongo_db)
-    await store.create_indexes()
-    settings = CustomerSettings(env="dev")
-    customers = CustomerService(
-        store,
-        InteractionStore(mongo_db),
-        OutboxRelay(store.customers, publisher),  # type: ignore[arg-type]
-        OutboxRelay(store.erasures, publisher),  # type: ignore[arg-type]
-        settings,
-        ConsumerSlot(MDM_INGEST, publisher),  # type: ignore[arg-type]
-    )
-    return customers, publisher
-
-
-async def test_a_change_is_one_write_with_its_events_in_the_path_slot(service) -> None:
+async def test_a_change_is_one_write_with_its_events_in_the_path_slot(service, mdm) -> None:
     customers, publisher = service
     code = f"HCP-{uuid.uuid4().hex[:6]}"
-    first, second = upsert(code, 1, 0, first_name="Ana"), upsert(code, 2, 1, first_name="Anna")
+    first = mdm.upsert(code, 1, 0, first_name="Ana")
+    second = mdm.upsert(code, 2, 1, first_name="Anna")
     assert await customers.ingest_mdm([first, second]) == []
     published = publisher.take()
     assert [(t, v) for t, _, v in published] == [
@@ -110,10 +40,10 @@ async def test_a_change_is_one_write_with_its_events_in_the_path_slot(service) -
     assert consumer_slot.FIELD not in (await customers.get(doc["_id"])).model_dump()
 
 
-async def test_a_redelivered_batch_publishes_the_same_events_again(service) -> None:
+async def test_a_redelivered_batch_publishes_the_same_events_again(service, mdm) -> None:
     customers, publisher = service
     code = f"HCP-{uuid.uuid4().hex[:6]}"
-    batch = [upsert(code, 1, 0, first_name="Ana"), upsert(code, 2, 1, first_name="Anna")]
+    batch = [mdm.upsert(code, 1, 0, first_name="Ana"), mdm.upsert(code, 2, 1, first_name="Anna")]
     await customers.ingest_mdm(batch)
     before = publisher.take()
     stored = await customers.store.customers.find_one({"mdm_code": code})
@@ -124,22 +54,22 @@ async def test_a_redelivered_batch_publishes_the_same_events_again(service) -> N
 
     # the redelivered part of a batch goes out again ahead of the new part, and stays in the
     # slot until it is published: a second crash would need it
-    newer = upsert(code, 3, 2, first_name="Anka")
+    newer = mdm.upsert(code, 3, 2, first_name="Anka")
     await customers.ingest_mdm([batch[1], newer])
     assert [ce_id for _, ce_id, _ in publisher.take()][:2] == [ce_id for _, ce_id, _ in before]
     slot = (await customers.store.customers.find_one({"mdm_code": code}))[consumer_slot.FIELD]
     assert slot[MDM_INGEST]["inputs"] == [*map(input_id, batch), input_id(newer)]
 
     # the next batch's write replaces the slot
-    await customers.ingest_mdm([upsert(code, 4, 3, first_name="Ann")])
+    await customers.ingest_mdm([mdm.upsert(code, 4, 3, first_name="Ann")])
     slot = (await customers.store.customers.find_one({"mdm_code": code}))[consumer_slot.FIELD]
     assert len(slot[MDM_INGEST]["inputs"]) == 1
 
 
-async def test_an_http_edit_between_crash_and_redelivery_loses_neither_change(service) -> None:
+async def test_an_http_edit_between_crash_and_redelivery_loses_neither_change(service, mdm) -> None:
     customers, publisher = service
     code = f"HCP-{uuid.uuid4().hex[:6]}"
-    batch = [upsert(code, 1, 0, first_name="Ana", last_name="Pop")]
+    batch = [mdm.upsert(code, 1, 0, first_name="Ana", last_name="Pop")]
     await customers.ingest_mdm(batch)
     mdm_events = publisher.take()
     customer_id = (await customers.store.customers.find_one({"mdm_code": code}))["_id"]
@@ -160,13 +90,35 @@ async def test_an_http_edit_between_crash_and_redelivery_loses_neither_change(se
     assert after["version"] == 2 and after["middle_name"] == "Maria", "the edit stays"
 
 
-async def test_the_same_event_published_twice_is_a_duplicate_not_a_redelivery(service) -> None:
+async def test_the_same_event_published_twice_is_a_duplicate_not_a_redelivery(service, mdm) -> None:
     customers, publisher = service
     code = f"HCP-{uuid.uuid4().hex[:6]}"
-    first = upsert(code, 1, 0, first_name="Ana")
+    first = mdm.upsert(code, 1, 0, first_name="Ana")
     await customers.ingest_mdm([first])
     publisher.take()
     again = decode_record(MDM_CUSTOMERS, dataclasses.replace(first.record, offset=7))
     assert isinstance(again, Delivery) and again.envelope.id == first.envelope.id
     await customers.ingest_mdm([again])
     assert publisher.take() == [], "a later record with the same event changes nothing"
+
+
+async def test_an_older_version_behind_a_newer_one_in_a_batch_is_ignored(service, mdm) -> None:
+    """Kafka's order per MDM code is the master's: a version not newer than the last one
+    applied changes nothing and publishes nothing, wherever it sits in the batch."""
+    customers, publisher = service
+    code = f"HCP-{uuid.uuid4().hex[:6]}"
+    batch = [mdm.upsert(code, 2, 0, first_name="Anna"), mdm.upsert(code, 1, 1, first_name="Ana")]
+    assert await customers.ingest_mdm(batch) == []
+    assert [(t, v) for t, _, v in publisher.take()] == [("cdp.customer.CustomerRegistered", 1)]
+    doc = await customers.store.customers.find_one({"mdm_code": code})
+    assert (doc["first_name"], doc["mdm_version"], doc["version"]) == ("Anna", 2, 1)
+
+    late = [
+        mdm.upsert(code, 4, 2, first_name="Anka"),
+        mdm.upsert(code, 3, 3, first_name="Ann"),
+        mdm.deactivate(code, 3, 4),
+    ]
+    assert await customers.ingest_mdm(late) == []
+    assert [(t, v) for t, _, v in publisher.take()] == [("cdp.customer.CustomerUpdated", 2)]
+    doc = await customers.store.customers.find_one({"mdm_code": code})
+    assert (doc["first_name"], doc["status"], doc["mdm_version"]) == ("Anka", "active", 4)

@@ -83,6 +83,12 @@ class BatchJobRunner:
         self._publisher = publisher
         self._kinds: dict[str, BatchJob] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    @property
+    def running(self) -> set[str]:
+        """The ids of the jobs whose task runs in this process."""
+        return set(self._tasks)
 
     def register(self, kind: BatchJob) -> None:
         self._kinds[kind.kind] = kind
@@ -127,16 +133,21 @@ class BatchJobRunner:
 
     async def resume(self) -> None:
         """At start-up: jobs a stopped process left running go on from their checkpoint."""
+        self._stopping = False
         async for job in self._collection.find({"state": RUNNING, "kind": {"$in": [*self._kinds]}}):
             if job["_id"] not in self._tasks:
                 log.info("resuming batch job", job=job["_id"], kind=job["kind"])
                 self._launch(job)
 
     async def stop(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Cancel every job task, also one a request started while the others were ending (its
+        job stays stored as running: the next start resumes it)."""
+        self._stopping = True
+        while self._tasks:
+            for task in list(self._tasks.values()):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def wait(self, job_id: str) -> None:
         """Until the job's task in this process ends (tests and callers that must not race it)."""
@@ -146,6 +157,9 @@ class BatchJobRunner:
                 await asyncio.shield(task)
 
     def _launch(self, job: dict[str, Any]) -> None:
+        if self._stopping:
+            log.info("batch job left for the next start", job=job["_id"], kind=job["kind"])
+            return
         task = asyncio.create_task(self._run(job), name=f"batch-job-{job['kind']}")
         self._tasks[job["_id"]] = task
         task.add_done_callback(lambda _: self._tasks.pop(job["_id"], None))

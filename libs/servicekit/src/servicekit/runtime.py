@@ -71,16 +71,26 @@ class ServiceRuntime:
         log.info("service started", database=self.settings.database_name)
 
     async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
+        """Stop in reverse order of the start. Every step runs even if an earlier one fails (a
+        job that would not stop must not leave the relays sweeping and the producer open); the
+        first failure is raised at the end."""
         self.started = False
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
         if self.broker is not None:
-            await self.broker.stop()
-        await self.jobs.stop()
-        for hook in on_stop:
-            await hook(self)
-        for relay in self.relays:
-            await relay.stop()
-        await self.publisher.stop()
-        await self.mongo.close()
+            steps.append(("consumers", self.broker.stop))
+        steps.append(("batch jobs", self.jobs.stop))
+        steps += [("stop hook", lambda hook=hook: hook(self)) for hook in on_stop]  # type: ignore[misc]
+        steps += [("outbox relay", relay.stop) for relay in self.relays]
+        steps += [("producer", self.publisher.stop), ("database client", self.mongo.close)]
+        failures: list[Exception] = []
+        for name, step in steps:
+            try:
+                await step()
+            except Exception as exc:
+                log.exception("stopping failed", step=name)
+                failures.append(exc)
+        if failures:
+            raise failures[0]
         log.info("service stopped")
 
     async def ready(self) -> dict[str, Any]:

@@ -195,6 +195,7 @@ def set_status(
 def _local_change(
     record: dict[str, Any], field_name: str, value: list[Any], now: datetime, changed_by: str
 ) -> Change:
+    _not_merged(record)  # a merged customer's tags went to the survivor: change them there
     if record.get(field_name, []) == value:
         return Change(record, record["version"])
     after = _next(record, now, **{field_name: value})
@@ -286,33 +287,63 @@ def apply_mdm(
     return Change(after, record["version"], [_updated(record, after, "mdm", changed_by)])
 
 
+@dataclass
+class MergeSteps:
+    """What a merge still has to write, in this order: the loser retired (void, ``merged_into``
+    the survivor), then the survivor taking what the retired loser holds. Retiring first freezes
+    the loser (a merged customer takes no edits, tags or master events), so a merge interrupted
+    between the two writes, or whose second write lost a race, is finished by computing it again
+    from the stored records."""
+
+    retire: Change | None
+    inherit: Change | None
+
+
 def merge(
     survivor: dict[str, Any] | None,
     loser: dict[str, Any] | None,
     event: MdmCustomersMerged,
     now: datetime,
     changed_by: str | None = None,
-) -> tuple[Change, Change]:
+) -> MergeSteps:
     """The survivor takes the loser's suppressions, traits and merged ids; the loser becomes
-    void with ``merged_into``. Raises Stale if already applied, UnknownCustomer if either is
-    missing."""
+    void with ``merged_into``. Gives the steps not yet written; raises Stale if none is left
+    (or the event is older than the survivor), UnknownCustomer if either is missing."""
     if survivor is None or loser is None:
         missing = event.mdm_code if survivor is None else event.merged_mdm_code
         raise UnknownCustomer(f"no customer with MDM code {missing} to merge")
-    if (
-        loser.get("merged_into") == survivor["_id"]
-        or survivor.get("mdm_version", -1) >= event.version
-    ):
+    retired_already = loser.get("merged_into") == survivor["_id"]
+    inherited_already = loser["_id"] in survivor.get("merged_ids", [])
+    if retired_already and inherited_already:
         raise Stale(f"merge of {event.merged_mdm_code} into {event.mdm_code} already applied")
+    if not retired_already and survivor.get("mdm_version", -1) >= event.version:
+        raise Stale(f"{event.mdm_code}: merge version {event.version} is not newer")
     if survivor.get("merged_into"):
         raise Stale(f"{event.mdm_code} was itself merged into {survivor['merged_into']}")
+    retire = None
+    if not retired_already:
+        retired = _next(loser, now, status="void", merged_into=survivor["_id"])
+        retire = Change(retired, loser["version"], [_updated(loser, retired, "mdm", changed_by)])
+    inherit = None
+    if not inherited_already:
+        inherit = _inherit(survivor, loser, event, now, changed_by)
+    return MergeSteps(retire, inherit)
+
+
+def _inherit(
+    survivor: dict[str, Any],
+    loser: dict[str, Any],
+    event: MdmCustomersMerged,
+    now: datetime,
+    changed_by: str | None,
+) -> Change:
     suppressions = {s["type"]: s for s in loser.get("suppressions", [])}
     suppressions.update({s["type"]: s for s in survivor.get("suppressions", [])})
     merged_ids = [*survivor.get("merged_ids", []), *loser.get("merged_ids", []), loser["_id"]]
     after = _next(
         survivor,
         now,
-        mdm_version=event.version,
+        mdm_version=max(event.version, survivor.get("mdm_version", -1)),
         suppressions=[suppressions[t] for t in sorted(suppressions)],
         traits=sorted(set(survivor.get("traits", [])) | set(loser.get("traits", []))),
         merged_ids=sorted(set(merged_ids)),
@@ -328,8 +359,4 @@ def merge(
         merged_customer_id=loser["_id"],
         merged_mdm_code=loser.get("mdm_code"),
     )
-    retired = _next(loser, now, status="void", merged_into=survivor["_id"])
-    return (
-        Change(after, survivor["version"], [merged]),
-        Change(retired, loser["version"], [_updated(loser, retired, "mdm", changed_by)]),
-    )
+    return Change(after, survivor["version"], [merged])

@@ -22,7 +22,7 @@ from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustome
 from contracts.topics import CUSTOMER_EVENTS
 from servicekit import outbox
 from servicekit.auth import Identity
-from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
+from servicekit.consumer_slot import ConsumerSlot, SlotState, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
@@ -31,7 +31,13 @@ from servicekit.settings import ServiceSettings
 
 from customer import domain, search
 from customer.interactions import check_trait_names
-from customer.store import CustomerStore, DuplicateMdmCode, InteractionStore, RecordWrite
+from customer.store import (
+    CustomerStore,
+    DuplicateMdmCode,
+    InteractionStore,
+    RecordWrite,
+    is_tombstone,
+)
 
 SOURCE = "cdp/customer"
 MDM_INGEST = "mdm_ingest"  # the MDM consumer path's slot
@@ -276,67 +282,84 @@ class CustomerService:
         return rejections + await self._apply_records(run)
 
     async def _merge(self, delivery: Delivery) -> list[Rejection]:
+        """Apply a master merge as an ordered pair of writes: the loser retired first (which
+        freezes it), then the survivor taking what the retired loser holds. A write that loses
+        a race, or a crash between the two, leaves a merge that reading both records again
+        finishes: ``domain.merge`` gives only the steps still missing."""
         event = delivery.event
         assert isinstance(event, MdmCustomersMerged)
         slot = self.mdm_slot
         changed_by = f"mdm:{delivery.envelope.source}:{delivery.envelope.id}"
+        published: set[str] = set()  # the customers whose merge write this call published
         for _ in range(MAX_RACE_RETRIES):
             found = await self.store.by_mdm_codes(
                 [event.mdm_code, event.merged_mdm_code], with_slots=True
             )
+            found = {code: doc for code, doc in found.items() if not is_tombstone(doc)}
             survivor, loser = found.get(event.mdm_code), found.get(event.merged_mdm_code)
             states = {code: slot.take(doc) for code, doc in found.items()}
-            held = [s for s in states.values() if s.holds([input_id(delivery)])]
-            if held and len(held) == len(found) == 2:
-                # written before a crash: publish what it caused again
-                await slot.publish([e for state in held for e in state.events])
-                return []
+            # written before a crash: what those writes caused goes out again (once per call)
+            held = {
+                found[code]["_id"]: state.events
+                for code, state in states.items()
+                if state.holds([input_id(delivery)]) and found[code]["_id"] not in published
+            }
+            await slot.publish([e for events in held.values() for e in events])
+            published |= set(held)
             try:
-                kept, retired = domain.merge(survivor, loser, event, datetime.now(UTC), changed_by)
+                steps = domain.merge(survivor, loser, event, datetime.now(UTC), changed_by)
             except domain.Stale:
-                await slot.publish([e for state in held for e in state.events])
                 return []
             except domain.UnknownCustomer as exc:
                 return [Rejection(delivery.record, str(exc))]
             assert survivor is not None and loser is not None
-            # Interactions move first: idempotent, so a crash before the records' write is
-            # mended when the merge event is redelivered.
+            if steps.retire is not None:
+                carried = states[event.merged_mdm_code]
+                if not await self._write_merge_step(delivery, loser, steps.retire, carried):
+                    continue
+                published.add(loser["_id"])
+            # Interactions move once the loser is retired (it takes no new ones) and before the
+            # survivor's write: idempotent, so a crash in between is mended by the redelivery.
             await self.interactions.move(loser["_id"], survivor["_id"])
-            writes: list[RecordWrite] = []
-            for code, before, change in (
-                (event.mdm_code, survivor, kept),
-                (event.merged_mdm_code, loser, retired),
-            ):
-                entries = [
-                    self._entry(e, change.record["_id"], delivery.envelope.id)
-                    for e in change.events
-                ]
-                slot_write = SlotWrite()
-                if code == event.merged_mdm_code:
-                    # The loser's slot may hold an upsert from its own partition (another
-                    # replica's) not published yet: keep it; a duplicate at worst.
-                    slot_write.carry(states[code])
-                slot_write.applied([input_id(delivery)], entries)
-                writes.append(
-                    RecordWrite(
-                        change.record,
-                        change.previous_version,
-                        entries,
-                        set(before) - set(change.record),
-                        slot_write,
-                    )
-                )
-            lost = await self.store.write_changes(writes, slot)
-            await slot.publish(
-                [e for i, w in enumerate(writes) if i not in lost for e in w.slot.events]  # type: ignore[union-attr]
-            )
-            if not lost:
-                log.info("customers merged", survivor=survivor["_id"], merged=loser["_id"])
-                return []
+            if steps.inherit is not None:
+                if not await self._write_merge_step(delivery, survivor, steps.inherit, None):
+                    continue
+            log.info("customers merged", survivor=survivor["_id"], merged=loser["_id"])
+            return []
         raise RuntimeError(f"merge into {event.mdm_code} kept racing with other writers")
 
+    async def _write_merge_step(
+        self,
+        delivery: Delivery,
+        before: dict[str, Any],
+        change: domain.Change,
+        carried: SlotState | None,
+    ) -> bool:
+        """One record's merge write with its events in the MDM path's slot, published after it.
+        False if the record changed meanwhile (nothing written)."""
+        entries = [
+            self._entry(e, change.record["_id"], delivery.envelope.id) for e in change.events
+        ]
+        slot_write = SlotWrite()
+        if carried is not None:
+            # The loser's slot may hold an upsert from its own partition (another replica's)
+            # not published yet: keep it; a duplicate at worst.
+            slot_write.carry(carried)
+        slot_write.applied([input_id(delivery)], entries)
+        write = RecordWrite(
+            change.record,
+            change.previous_version,
+            entries,
+            set(before) - set(change.record),
+            slot_write,
+        )
+        if await self.store.write_changes([write], self.mdm_slot):
+            return False
+        await self.mdm_slot.publish(slot_write.events)
+        return True
+
     async def _apply_records(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Upserts and deactivations: per MDM code, in version order, in one bulk write."""
+        """Upserts and deactivations: per MDM code, in the topic's order, in one bulk write."""
         if not deliveries:
             return []
         slot = self.mdm_slot
@@ -346,7 +369,9 @@ class CustomerService:
             assert isinstance(event, MdmCustomerUpserted | MdmCustomerDeactivated)
             by_code[event.mdm_code].append(delivery)
         for items in by_code.values():
-            items.sort(key=lambda d: d.event.version)  # type: ignore[attr-defined]
+            # Kafka's order per MDM code (one partition) is the master's: applied in that order,
+            # a version not newer than the last applied one is stale wherever it sits
+            items.sort(key=lambda d: d.record.offset)
         for code in await self.store.erased(mdm_codes=by_code):
             # an erased customer stays erased, whatever the master still sends about it
             log.info("ignored MDM events of an erased customer", events=len(by_code.pop(code)))
@@ -354,6 +379,10 @@ class CustomerService:
         pending = dict(by_code)
         for _ in range(MAX_RACE_RETRIES):
             current = await self.store.by_mdm_codes(pending, with_slots=True)
+            for code in [code for code, doc in current.items() if is_tombstone(doc)]:
+                # erased meanwhile (its tombstone took the record's place): it stays erased
+                log.info("ignored MDM events of an erased customer", events=len(pending[code]))
+                del pending[code], current[code]
             now = datetime.now(UTC)
             writes: list[RecordWrite] = []
             codes: list[str] = []

@@ -188,8 +188,15 @@ class InteractionService:
         if not await self.store.delete(customer_id, kind, item_id):
             raise NotFound(f"no {kind} {item_id} on customer {customer_id}", code="not-found")
 
-    async def list(self, customer_id: str, kind: str | None, limit: int, before: datetime | None):
-        docs = await self.store.list(customer_id, kind, limit, before)
+    async def list(
+        self,
+        customer_id: str,
+        kind: str | None,
+        limit: int,
+        before: datetime | None,
+        before_id: str | None = None,
+    ):
+        docs = await self.store.list(customer_id, kind, limit, before, before_id)
         return [public(d) for d in docs]
 
     async def attach(

@@ -33,6 +33,14 @@ def interaction_service(request: Request) -> InteractionService:
 Interactions = Annotated[InteractionService, Depends(interaction_service)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Before = Annotated[datetime | None, Query(description="Only entries before this time")]
+BeforeId = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="With before: the last item's id; the page goes on after that item (items "
+        "at the same time with a greater id come too)",
+    ),
+]
 
 
 class TraitChange(BaseModel):
@@ -171,10 +179,12 @@ async def timeline(
     ] = None,
     limit: Limit = 100,
     before: Before = None,
+    before_id: BeforeId = None,
 ) -> dict[str, Any]:
-    """Every interaction, newest first; page on with ``before=<the last item's at>``."""
+    """Every interaction, newest first (ties by id); page on with ``before=<the last item's
+    at>&before_id=<its id>``."""
     await customers.get(customer_id)
-    return {"items": await interactions.list(customer_id, kind, limit, before)}
+    return {"items": await interactions.list(customer_id, kind, limit, before, before_id)}
 
 
 def _kind_routes(kind: Kind) -> None:
@@ -188,9 +198,10 @@ def _kind_routes(kind: Kind) -> None:
         identity: CurrentIdentity,
         limit: Limit = 100,
         before: Before = None,
+        before_id: BeforeId = None,
     ) -> dict[str, Any]:
         await customers.get(customer_id)
-        return {"items": await interactions.list(customer_id, kind.name, limit, before)}
+        return {"items": await interactions.list(customer_id, kind.name, limit, before, before_id)}
 
     @router.post(base, status_code=201, name=f"create_{kind.name}", openapi_extra={
         "requestBody": {"content": {"application/json": {"schema": kind.model.model_json_schema()}}}
@@ -259,9 +270,10 @@ async def attachments(
     identity: CurrentIdentity,
     limit: Limit = 100,
     before: Before = None,
+    before_id: BeforeId = None,
 ) -> dict[str, Any]:
     await customers.get(customer_id)
-    return {"items": await interactions.list(customer_id, ATTACHMENTS, limit, before)}
+    return {"items": await interactions.list(customer_id, ATTACHMENTS, limit, before, before_id)}
 
 
 @router.get("/customers/{customer_id}/attachments/{item_id}/content")

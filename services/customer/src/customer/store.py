@@ -24,6 +24,15 @@ IMPORTED = "imported"  # the import job, chunk and rows that last wrote a record
 # what a record read leaves out
 HIDDEN = {OUTBOX: 0, search.FIELD: 0, consumer_slot.FIELD: 0, IMPORTED: 0}
 WITH_SLOTS = {OUTBOX: 0, search.FIELD: 0, IMPORTED: 0}  # a consumer path's read: it needs its slot
+# An erased customer's record is replaced by a tombstone holding only its id, version, MDM code
+# and this: the id and the unique MDM code then stop any write computed before the erasure (a
+# conditional upsert, a create by MDM code) from bringing the record back.
+ERASED_AT = "erased_at"
+LIVE = {ERASED_AT: {"$exists": False}}  # what a search adds: tombstones are nobody's customer
+
+
+def is_tombstone(doc: dict[str, Any] | None) -> bool:
+    return doc is not None and ERASED_AT in doc
 
 
 class RecordWrite(NamedTuple):
@@ -71,13 +80,15 @@ class CustomerStore:
         )
 
     async def get(self, customer_id: str) -> dict[str, Any] | None:
-        return await self.customers.find_one({"_id": customer_id}, HIDDEN)
+        """The live record (None if absent or erased)."""
+        doc = await self.customers.find_one({"_id": customer_id}, HIDDEN)
+        return None if is_tombstone(doc) else doc
 
     async def by_mdm_codes(
         self, codes: Iterable[str], with_slots: bool = False
     ) -> dict[str, dict[str, Any]]:
         """Records by MDM code (one query, by the unique index), with the consumer paths' slots
-        if asked."""
+        if asked. Erased customers' tombstones are among them (``is_tombstone``)."""
         docs = self.customers.find(
             {"mdm_code": {"$in": list(codes)}}, WITH_SLOTS if with_slots else HIDDEN
         )
@@ -97,7 +108,9 @@ class CustomerStore:
         """Write the changes as one bulk of conditional upserts.
 
         Each write applies only if the stored version is still the one the change was computed
-        from (or the record is still absent). Its events go to the record's outbox, or, for a
+        from (or the record is still absent). A record erased meanwhile is a tombstone under the
+        same id (and MDM code), so the upsert's insert fails as a lost race instead of writing
+        the record back. Its events go to the record's outbox, or, for a
         consumer path's write (``slot`` and the write's ``slot``), to that path's slot, which
         the write replaces. No write sets or unsets another path's slot. Returns the indexes of
         the writes that lost the race (duplicate key on the upsert): the caller recomputes those.
@@ -156,9 +169,8 @@ class CustomerStore:
         ]
         if not branches:
             return []
-        return await self.customers.find(
-            {"$or": branches}, {OUTBOX: 0, consumer_slot.FIELD: 0}
-        ).to_list()
+        found = self.customers.find({"$or": branches}, {OUTBOX: 0, consumer_slot.FIELD: 0})
+        return [doc async for doc in found if not is_tombstone(doc)]
 
     async def write_imported(
         self,
@@ -206,19 +218,25 @@ class CustomerStore:
         self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int
     ) -> list[dict[str, Any]]:
         """Matching records with their search keys (the caller needs the sort value)."""
+        clauses = query["$and"] if list(query) == ["$and"] else [query] if query else []
+        query = {"$and": [*clauses, LIVE]}
         cursor = self.customers.find(query, {OUTBOX: 0, consumer_slot.FIELD: 0})
         return await cursor.sort(sort).limit(limit).to_list()
 
     async def erase(self, record: dict[str, Any], tombstone: dict[str, Any]) -> None:
-        """Leave the tombstone (with its outbox entry) first, then delete the record: a crash in
-        between leaves a tombstone whose event the sweep publishes, and a retried erase finishes
-        the delete. Never the reverse (a record gone and nobody told)."""
+        """Leave the tombstone (with its outbox entry) first, then replace the record by its own
+        tombstone: a crash in between leaves a tombstone whose event the sweep publishes, and a
+        retried erase finishes the job. Never the reverse (a record gone and nobody told). The
+        replacement wins over any change that raced it: the erasure is the user's last word."""
         await self.erasures.update_one(
             {"_id": tombstone["_id"]},
             {"$setOnInsert": {k: v for k, v in tombstone.items() if k != "_id"}},
             upsert=True,
         )
-        await self.customers.delete_one({"_id": record["_id"]})
+        remains = {"version": record["version"] + 1, ERASED_AT: tombstone["erased_at"]}
+        if record.get("mdm_code"):
+            remains["mdm_code"] = record["mdm_code"]
+        await self.customers.replace_one({"_id": record["_id"]}, remains)
 
     async def erased(
         self, customer_ids: Iterable[str] = (), mdm_codes: Iterable[str] = ()
@@ -319,12 +337,27 @@ class InteractionStore:
         return result.deleted_count == 1
 
     async def list(
-        self, customer_id: str, kind: str | None, limit: int, before: datetime | None
+        self,
+        customer_id: str,
+        kind: str | None,
+        limit: int,
+        before: datetime | None,
+        before_id: str | None = None,
     ) -> list[dict[str, Any]]:
+        """A customer's interactions, newest first (ties by id). A page goes on after the last
+        item's (``before``, ``before_id``): older items, and those at the same time with a
+        greater id. ``before`` alone: only older items."""
         query: dict[str, Any] = {"customer_id": customer_id}
         if kind:
             query["kind"] = kind
-        if before:
+        if before and before_id is not None:
+            query = {
+                "$or": [
+                    {**query, "at": {"$lt": before}},
+                    {**query, "at": before, "_id": {"$gt": before_id}},
+                ]
+            }
+        elif before:
             query["at"] = {"$lt": before}
         cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()

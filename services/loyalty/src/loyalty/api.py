@@ -64,9 +64,18 @@ async def timeline(
     identity: CurrentIdentity,
     limit: Limit = 50,
     before: Annotated[datetime | None, Query(description="Only entries before this time")] = None,
+    before_id: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="With before: the last item's id; the page goes on after that item",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """The member's loyalty history, newest first; page on with ``before``."""
-    return {"items": loyalty.timeline_of(await loyalty.history(customer_id), limit, before)}
+    """The member's loyalty history, newest first (ties by id); page on with
+    ``before=<the last item's at>&before_id=<its id>``."""
+    history = await loyalty.history(customer_id)
+    return {"items": loyalty.timeline_of(history, limit, before, before_id)}
 
 
 @members.get("/{customer_id}/communications")

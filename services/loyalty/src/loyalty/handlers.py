@@ -371,16 +371,24 @@ class LoyaltyService:
 
     @staticmethod
     def timeline_of(
-        history: MemberHistory, limit: int, before: datetime | None
+        history: MemberHistory, limit: int, before: datetime | None, before_id: str | None = None
     ) -> list[dict[str, Any]]:
         """The member's loyalty history, newest first: enrollment, purchases (and returns),
-        points other than those purchases earned, tier changes, coupons, communications."""
+        points other than those purchases earned, tier changes, coupons, communications. Each
+        item has a stable ``id`` that breaks ties between items at the same time; a page goes on
+        after the last item's (``before``, ``before_id``), or before ``before`` alone."""
         member = history.member
         items: list[dict[str, Any]] = [
-            {"kind": "enrollment", "at": member["enrolled_at"], "tier": member.get("tier")}
+            {
+                "id": "enrollment",
+                "kind": "enrollment",
+                "at": member["enrolled_at"],
+                "tier": member.get("tier"),
+            }
         ]
         items += [
             {
+                "id": f"purchase:{p['_id']}",
                 "kind": "purchase",
                 "at": p["purchased_at"],
                 "order_id": p["_id"],
@@ -391,6 +399,7 @@ class LoyaltyService:
         ]
         items += [
             {
+                "id": f"points:{e['_id']}",
                 "kind": f"points-{e['kind']}",
                 "at": e["at"],
                 "points": e["points"],
@@ -402,17 +411,19 @@ class LoyaltyService:
         ]
         items += [
             {
+                "id": f"tier:{n:06d}",  # the tier history only grows: its place is stable
                 "kind": "tier",
                 "at": change["at"],
                 "from": change["from"],
                 "to": change["to"],
                 "reason": change.get("reason"),
             }
-            for change in member.get("tier_history", [])
+            for n, change in enumerate(member.get("tier_history", []))
         ]
         for c in history.coupons:
             items.append(
                 {
+                    "id": f"coupon-issued:{c['_id']}",
                     "kind": "coupon-issued",
                     "at": c["issued_at"],
                     "coupon": c["_id"],
@@ -422,6 +433,7 @@ class LoyaltyService:
             if c.get("redeemed_at"):
                 items.append(
                     {
+                        "id": f"coupon-redeemed:{c['_id']}",
                         "kind": "coupon-redeemed",
                         "at": c["redeemed_at"],
                         "coupon": c["_id"],
@@ -430,6 +442,7 @@ class LoyaltyService:
                 )
         items += [
             {
+                "id": f"communication:{sent['_id']}",
                 "kind": "communication",
                 "at": sent["at"],
                 "channel": sent.get("channel"),
@@ -438,8 +451,14 @@ class LoyaltyService:
             for sent in history.communications
         ]
         if before is not None:
-            items = [i for i in items if i["at"] < before]
-        items.sort(key=lambda i: i["at"], reverse=True)
+            items = [
+                i
+                for i in items
+                if i["at"] < before
+                or (before_id is not None and i["at"] == before and i["id"] > before_id)
+            ]
+        items.sort(key=lambda i: i["id"])
+        items.sort(key=lambda i: i["at"], reverse=True)  # stable: ties stay in id order
         return items[:limit]
 
     @property

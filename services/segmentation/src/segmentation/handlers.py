@@ -12,7 +12,6 @@ from contracts.customer_events import (
     CustomerChanged,
     CustomerDeactivated,
     CustomerErased,
-    CustomersMerged,
     CustomerUpdated,
 )
 from contracts.events import Event
@@ -34,6 +33,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound
 from servicekit.settings import ServiceSettings
 
+from segmentation import customer_events
 from segmentation.domain.segmentations import Profile, SegmentationDefinition
 from segmentation.store import (
     CUSTOMER_PATH,
@@ -452,53 +452,32 @@ class SegmentationService:
     async def on_customer_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep the customer replica and reassess segments; forget erased customers."""
         erased = {d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)}
-        latest: dict[str, Delivery] = {}
-        inputs: dict[str, list[str]] = {}
-        for delivery in deliveries:
-            event = delivery.event
-            if isinstance(event, CustomerChanged):
-                cid = event.customer.id
-                inputs.setdefault(cid, []).append(input_id(delivery))
-                seen = latest.get(cid)
-                if seen is None or seen.event.customer.version <= event.customer.version:
-                    latest[cid] = delivery
-        gone = erased | await self.store.erased(list(latest))
-        latest = {cid: d for cid, d in latest.items() if cid not in gone}
-        losers = {
-            d.event.merged_customer_id: cid
-            for cid, d in latest.items()
-            if isinstance(d.event, CustomersMerged)
+        changed = customer_events.by_customer(deliveries)
+        gone = erased | await self.store.erased(list(changed))
+        changed = {cid: events for cid, events in changed.items() if cid not in gone}
+        losers = [m.merged_customer_id for events in changed.values() for m in events.merges]
+        merged_profiles = {
+            cid: doc.get("profiles", {})
+            for cid, doc in (await self.store.customers_by_id(losers)).items()
         }
-        loser_docs = await self.store.customers_by_id(list(losers))
-
-        def mutation(delivery: Delivery) -> Mutation:
-            event = delivery.event
-            customer = event.customer.model_dump(mode="json", exclude_none=True)
-
-            def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
-                if old and old.get("customer_version", 0) >= event.customer.version:
-                    return None  # a duplicate or a stale replay
-                fields: dict[str, Any] = {
-                    "customer": customer,
-                    "customer_version": event.customer.version,
-                }
-                if isinstance(event, CustomersMerged):
-                    inherited = loser_docs.get(event.merged_customer_id, {}).get("profiles", {})
-                    mine = (old or {}).get("profiles", {})
-                    fields["profiles"] = {**inherited, **mine}
-                return fields
-
-            return mutate
-
-        if latest:
-            causes = {cid: (d.event.changed_by, d.envelope.id) for cid, d in latest.items()}
-            merged = any(isinstance(d.event, CustomersMerged) for d in latest.values())
+        if changed:
+            causes = {
+                cid: (events.event.changed_by, events.latest.envelope.id)
+                for cid, events in changed.items()
+            }
+            merged = any(events.merges for events in changed.values())
             await self._apply(
-                {cid: mutation(d) for cid, d in latest.items()},
+                {
+                    cid: customer_events.replica_change(events, merged_profiles)
+                    for cid, events in changed.items()
+                },
                 "merge" if merged else "customer-change",
                 causes,
                 changed_fields=_changed_fields(deliveries),
-                consumed=(self.customer_events_slot, inputs),
+                consumed=(
+                    self.customer_events_slot,
+                    {cid: events.inputs for cid, events in changed.items()},
+                ),
             )
         await self.store.erase(sorted(erased))
         return []
