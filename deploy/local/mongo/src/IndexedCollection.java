@@ -30,6 +30,7 @@ final class IndexedCollection extends H2Collection {
     private final QueryPlanner planner;
     private final boolean planning;
     private final boolean system;
+    private final String databaseName;
 
     IndexedCollection(MongoDatabase database, String name, CollectionOptions options,
                       MVMap<Object, Document> data, MVMap<String, Object> meta,
@@ -38,6 +39,53 @@ final class IndexedCollection extends H2Collection {
         this.planner = new QueryPlanner(uniqueIndexes, secondaryIndexes, data);
         this.planning = planning;
         this.system = name.startsWith("system.");
+        this.databaseName = database.getDatabaseName();
+    }
+
+    // Every document a write leaves behind goes to the journal, in the order the writes apply
+    // (these run under the collection's lock). The library's own system collections are not
+    // journaled: what changes them (creating, dropping an index) is checkpointed at once.
+
+    @Override
+    protected Object addDocumentInternal(Document document) {
+        Object position = super.addDocumentInternal(document);
+        if (!system) {
+            Journal.recordChange(databaseName, getCollectionName(), position, document);
+        }
+        return position;
+    }
+
+    @Override
+    protected void handleUpdate(Object position, Document oldDocument, Document newDocument) {
+        super.handleUpdate(position, oldDocument, newDocument);
+        if (!system) {
+            Journal.recordChange(databaseName, getCollectionName(), position, newDocument);
+        }
+    }
+
+    @Override
+    protected void removeDocument(Object position) {
+        super.removeDocument(position);
+        if (!system) {
+            Journal.recordChange(databaseName, getCollectionName(), position, null);
+        }
+    }
+
+    /**
+     * A restart's replay of the journal, first step: takes out what the store holds under a
+     * position the journal changed (with its index entries). The second step adds the documents
+     * as the journal left them: all removals go first, so that no unique key clashes with a
+     * value another document held only for a while.
+     */
+    void removeForReplay(Object position) {
+        Document stored = getDocument(position);
+        if (stored != null) {
+            removeDocument(stored);
+        }
+    }
+
+    void addForReplay(Document document) {
+        addDocument(document);
     }
 
     @Override

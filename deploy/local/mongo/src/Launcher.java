@@ -14,9 +14,11 @@ import org.h2.mvstore.MVStore;
  * <ol>
  *   <li>It reports MongoDB 4.4 / wire version 9: PyMongo 4.20 refuses servers below wire 9, and
  *       the library's newest built-in version (5.0) reports wire 8.
- *   <li>It commits the MVStore before a write is acknowledged, one commit for the writes that
- *       finish together ({@link CdpBackend}): MVStore auto-commits about once a second, so a
- *       kill -9 would lose acknowledged writes. (A commit writes but does not fsync: a crash of
+ *   <li>A write is acknowledged once it is in a journal file, and the store is committed at
+ *       checkpoints ({@link CdpBackend}, {@link Journal}); a restart puts back what the journal
+ *       holds after the last checkpoint. MVStore alone auto-commits about once a second, so a
+ *       kill -9 would lose acknowledged writes; committing it before every acknowledgement
+ *       rewrote each index page a write touched. (The journal is written, not fsynced: a crash of
  *       this process loses nothing acknowledged; a power loss may.)
  *   <li>Non-unique indexes exist ({@link SecondaryIndex}, kept in the store beside the data); the
  *       library accepted and ignored them, so every query off a unique index scanned.
@@ -81,11 +83,10 @@ public final class Launcher {
             // read and decode its pages again. A quarter of the heap keeps the hot pages decoded.
             long heap = Runtime.getRuntime().maxMemory();
             int cacheMb = (int) Math.max(16, heap / 4 / (1024 * 1024));
-            // MVStore also writes the changed pages whenever they estimate to more than
-            // autoCommitBufferSize (about 19 MB by default), in the middle of a write: a bulk of
-            // 1,000 customers with twenty indexes dirtied that several times over, and each page
-            // it touched again was written again. A sixth of the heap lets a bulk finish first.
-            int unsavedKb = (int) Math.max(19 * 1024, heap / 6 / 1024);
+            // MVStore also writes the changed pages by itself whenever they estimate to more than
+            // autoCommitBufferSize, in the middle of a write. Checkpoints come at an eighth of the
+            // heap in changed pages ({@link CdpBackend}); this is only the backstop.
+            int unsavedKb = (int) Math.max(19 * 1024, heap / 3 / 1024);
             store = new MVStore.Builder()
                 .fileName(dataDir.resolve("db.mv").toString())
                 .autoCommitDisabled()
@@ -93,8 +94,13 @@ public final class Launcher {
                 .cacheSize(cacheMb)
                 .open();
         }
-        CdpBackend backend = new CdpBackend(store, narrowing);
+        CdpBackend backend = new CdpBackend(store, narrowing,
+            inMemory ? null : dataDir.resolve("journal.bin"));
         backend.version(MONGO_4_4);
+        int replayed = backend.recover();
+        if (replayed > 0) {
+            System.out.println("replayed " + replayed + " documents from the journal");
+        }
         MongoServer server = new MongoServer(backend);
         try {
             server.bind(host, port);

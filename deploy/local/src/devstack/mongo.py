@@ -43,11 +43,15 @@ def start_mongo(
     in_memory: bool = False,
     timeout: float = 60,
     heap: str = "2g",
+    checkpoint_bytes: int | None = None,
+    checkpoint_seconds: int | None = None,
 ) -> MongoServer:
     """Start (or restart on the same ``data_dir``) the server and wait until it answers a ping.
 
     ``in_memory`` keeps no file (for throwaway benchmark servers); ``narrowing=False`` turns the
-    unique-index narrowing off, for an A/B benchmark.
+    unique-index narrowing off, for an A/B benchmark. ``checkpoint_bytes`` and
+    ``checkpoint_seconds`` checkpoint the store after that much journal or time instead of 64 MB
+    or ten seconds (for tests of the journal).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     remembered = data_dir / "port.json"
@@ -63,6 +67,8 @@ def start_mongo(
         # a server that stops answering under load is most often one short of heap: say so
         f"-Xlog:gc:file={data_dir / 'gc.log'}:time,uptime:filecount=2,filesize=10m",
         "-XX:+ExitOnOutOfMemoryError",
+        *([f"-Dcdp.checkpointBytes={checkpoint_bytes}"] if checkpoint_bytes else []),
+        *([f"-Dcdp.checkpointSeconds={checkpoint_seconds}"] if checkpoint_seconds else []),
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
         "-Dorg.slf4j.simpleLogger.showDateTime=true",
         "-cp",
