@@ -25,6 +25,7 @@ from servicekit.problems import Conflict, Forbidden, NotFound, Problem
 from servicekit.settings import ServiceSettings
 
 from lists import domain
+from lists.directory import Directory
 from lists.domain import CustomerFacts, Decision, Plan, Team
 from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
 
@@ -112,6 +113,7 @@ class ListsService:
     settings: ServiceSettings
     memberships_slot: ConsumerSlot  # the customer/segment events path's slot in memberships
     jobs: BatchJobRunner
+    directory: Directory  # publishes teams' and plans' state
 
     # --- access
 
@@ -354,13 +356,21 @@ class ListsService:
     # --- teams and plans
 
     async def create_team(self, doc: dict[str, Any]) -> dict[str, Any]:
-        if not await self.store.insert("teams", doc):
+        doc = {**doc, "version": 1}
+        entry = self.directory.team_entry(doc)
+        if not await self.store.insert("teams", doc, [entry]):
             raise Conflict(f"a team {doc['_id']} exists already", code="duplicate-team", field="id")
+        await self.directory.team_changed(doc["_id"], entry)
         return doc
 
     async def change_team(self, team_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        await self.team(team_id)
-        await self.store.update("teams", team_id, {}, fields)
+        doc = await self.team(team_id)
+        version = doc.get("version")
+        fields = {**fields, "version": (version or 0) + 1}
+        entry = self.directory.team_entry({**doc, **fields})
+        if not await self.store.update("teams", team_id, {"version": version}, fields, [entry]):
+            raise Conflict(f"team {team_id} changed meanwhile", code="stale-version")
+        await self.directory.team_changed(team_id, entry)
         for plan in await self.store.find("plans", {"team_id": team_id}):
             await self.rebuild(plan["_id"], f"team:{team_id}")
         return await self.team(team_id)
@@ -369,8 +379,10 @@ class ListsService:
         await self.team(doc["team_id"])
         if not identity.can_act_for_team(doc["team_id"]) and identity.role != "manager":
             raise Forbidden(f"you do not manage team {doc['team_id']}")
-        if not await self.store.insert("plans", doc):
+        entry = self.directory.plan_entry(doc)
+        if not await self.store.insert("plans", doc, [entry]):
             raise Conflict(f"a plan {doc['_id']} exists already", code="duplicate-plan", field="id")
+        await self.directory.plan_changed(doc["_id"], entry)
         await self.rebuild(doc["_id"], f"plan:{doc['_id']}")
         return doc
 
@@ -382,13 +394,13 @@ class ListsService:
             domain.check_editable(plan)
         except domain.PlanRuleBroken as exc:
             raise broken(exc) from exc
+        fields = {**fields, "version": doc["version"] + 1}
+        entry = self.directory.plan_entry({**doc, **fields})
         if not await self.store.update(
-            "plans",
-            plan_id,
-            {"status": "draft", "version": doc["version"]},
-            {**fields, "version": doc["version"] + 1},
+            "plans", plan_id, {"status": "draft", "version": doc["version"]}, fields, [entry]
         ):
             raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
+        await self.directory.plan_changed(plan_id, entry)
         await self.rebuild(plan_id, f"plan:{plan_id}")
         return (await self.plan(plan_id, identity))[2]
 
@@ -400,18 +412,16 @@ class ListsService:
         except domain.PlanRuleBroken as exc:
             raise broken(exc) from exc
         now = datetime.now(UTC)
-        if not await self.store.update(
-            "plans",
-            plan_id,
-            {"status": "draft"},
-            {
-                "status": "submitted",
-                "submitted_at": now,
-                "submitted_by": identity.user,
-                "version": doc["version"] + 1,
-            },
-        ):
+        fields = {
+            "status": "submitted",
+            "submitted_at": now,
+            "submitted_by": identity.user,
+            "version": doc["version"] + 1,
+        }
+        entry = self.directory.plan_entry({**doc, **fields})
+        if not await self.store.update("plans", plan_id, {"status": "draft"}, fields, [entry]):
             raise Conflict(f"plan {plan_id} was submitted meanwhile", code="plan-submitted")
+        await self.directory.plan_changed(plan_id, entry)
         rows, after = [], None
         while True:
             page = await self.store.members(plan_id, {}, after, BATCH)
