@@ -108,3 +108,15 @@ def test_a_submitted_plan_cannot_be_edited() -> None:
     with pytest.raises(domain.PlanRuleBroken) as inactive:
         domain.check_can_add(PLAN, customer(status="void"), LEVELS)
     assert inactive.value.code == "customer-inactive"
+
+
+def test_a_submitted_plans_answer_is_its_list_at_submission() -> None:
+    live_in = domain.Decision(True)
+    live_out = domain.decide(PLAN, TEAM, customer(segments={}), LEVELS)
+    frozen_in = {"member": True, "reasons": []}
+    frozen_out = {"member": False, "reasons": [{"code": "not-segmented", "detail": "x"}]}
+    assert domain.locked_decision(live_out, frozen_in).member  # left since, still listed
+    assert domain.locked_decision(live_out, frozen_out) == live_out
+    assert domain.locked_decision(live_out, None) == live_out
+    joined = domain.locked_decision(live_in, None)  # would be in now: locked out
+    assert not joined.member and joined.codes == ["not-in-submitted-list"]

@@ -179,6 +179,13 @@ async def submit_plan(plan_id: str, lists: Lists, identity: CurrentIdentity) -> 
     return shown(await lists.submit(plan_id, identity))
 
 
+@plans.post("/{plan_id}/reopen")
+async def reopen_plan(plan_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
+    """Reopen a submitted plan (a manager of its team, or an admin): a draft again, recorded in
+    ``reopened`` (who, when); its list catches up with what changed while it was locked."""
+    return shown(await lists.reopen(plan_id, identity))
+
+
 def _filters(segmentation: str | None, segment: str | None, brick: str | None) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if segmentation and segment:

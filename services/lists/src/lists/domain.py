@@ -212,6 +212,29 @@ def decide(
     return Decision(not reasons, tuple(reasons))
 
 
+NOT_IN_SUBMITTED_LIST = "not-in-submitted-list"
+
+
+def locked_decision(live: Decision, frozen: Mapping[str, Any] | None) -> Decision:
+    """A submitted plan's answer: its list is as it was at submission (``frozen``, the stored
+    membership, if the customer was ever in the list). A customer out of it is out for the
+    live reasons, or, if the live rules would now take them in, because the list is locked."""
+    if frozen is not None and frozen.get("member"):
+        return Decision(True, tuple(Reason.model_validate(r) for r in frozen.get("reasons", ())))
+    if not live.member:
+        return live
+    return Decision(
+        False,
+        (
+            Reason(
+                code=NOT_IN_SUBMITTED_LIST,
+                detail="not in the list when the plan was submitted; it changes only after the "
+                "plan is reopened",
+            ),
+        ),
+    )
+
+
 class PlanRuleBroken(Exception):
     """A rule of the add/edit flow; ``code`` is stable."""
 

@@ -132,8 +132,10 @@ class ListsService:
         return to_plan(doc), to_team(await self.team(doc["team_id"])), doc
 
     async def _active_plans(self, plan_ids: Sequence[str] | None = None) -> list[tuple[Plan, Team]]:
+        """The plans whose lists follow events: drafts. A submitted plan's list is locked at
+        its snapshot until the plan is reopened."""
         query = {"_id": {"$in": list(plan_ids)}} if plan_ids is not None else {}
-        plans = await self.store.find("plans", query)
+        plans = [p for p in await self.store.find("plans", query) if p["status"] != "submitted"]
         teams = {t["_id"]: to_team(t) for t in await self.store.find("teams", {})}
         return [(to_plan(p), teams[p["team_id"]]) for p in plans if p["team_id"] in teams]
 
@@ -372,7 +374,8 @@ class ListsService:
             raise Conflict(f"team {team_id} changed meanwhile", code="stale-version")
         await self.directory.team_changed(team_id, entry)
         for plan in await self.store.find("plans", {"team_id": team_id}):
-            await self.rebuild(plan["_id"], f"team:{team_id}")
+            if plan["status"] != "submitted":  # a submitted one catches up when reopened
+                await self.rebuild(plan["_id"], f"team:{team_id}")
         return await self.team(team_id)
 
     async def create_plan(self, doc: dict[str, Any], identity: Identity) -> dict[str, Any]:
@@ -440,6 +443,25 @@ class ListsService:
         await self.store.update("plans", plan_id, {}, {"snapshot_members": len(rows)})
         return (await self.plan(plan_id, identity))[2]
 
+    async def reopen(self, plan_id: str, identity: Identity) -> dict[str, Any]:
+        """A manager of the team (or an admin) reopens a submitted plan: a draft again, the
+        reopening recorded (who, when); its list is rebuilt to catch up with what changed while
+        it was locked. The snapshot stays as the record of the submission."""
+        _, _, doc = await self.plan(plan_id, identity)
+        if identity.role not in ("manager", "admin"):
+            raise Forbidden("not allowed")
+        if doc["status"] != "submitted":
+            raise Problem(f"plan {plan_id} is not submitted", status=409, code="plan-not-submitted")
+        reopened = [*doc.get("reopened", []), {"by": identity.user, "at": datetime.now(UTC)}]
+        fields = {"status": "draft", "reopened": reopened, "version": doc["version"] + 1}
+        entry = self.directory.plan_entry({**doc, **fields})
+        expected = {"status": "submitted", "version": doc["version"]}
+        if not await self.store.update("plans", plan_id, expected, fields, [entry]):
+            raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
+        await self.directory.plan_changed(plan_id, entry)
+        await self.rebuild(plan_id, f"reopen:{plan_id}")
+        return (await self.plan(plan_id, identity))[2]
+
     # --- the list, explain, and the add/edit flow
 
     async def members(
@@ -479,6 +501,11 @@ class ListsService:
                 segments[code] = {**segments.get(code, {}), "segment": segment}
             customer = CustomerFacts(**{**customer.__dict__, "segments": segments})
         decision = domain.decide(plan, team, customer, await self.store.levels())
+        if plan.submitted and not proposed_segments:
+            frozen = (
+                await self.store.memberships_by_id([membership_id(plan_id, customer_id)])
+            ).get(membership_id(plan_id, customer_id))
+            decision = domain.locked_decision(decision, frozen)
         return {
             "plan_id": plan_id,
             "customer_id": customer_id,
