@@ -268,6 +268,26 @@ def check_can_add(plan: Plan, customer: CustomerFacts, levels: Mapping[str, str]
 MISSING_TRAITS = "missing-traits"
 
 
+def owns_list(doc: Mapping[str, Any], user: str, role: str, teams: frozenset[str]) -> bool:
+    """Who may change a static list or group (and see it): its creator, the reps and the
+    members of the teams its owners name, and admins."""
+    if role == "admin":
+        return True
+    owners = doc.get("owners") or {}
+    return (
+        doc.get("created_by") == user
+        or user in owners.get("reps", ())
+        or bool(teams & set(owners.get("teams", ())))
+    )
+
+
+def sees_list(doc: Mapping[str, Any], user: str, role: str, teams: frozenset[str]) -> bool:
+    """Who may read a list: its owners, and everyone for a group available to all back-office
+    users (seed 002)."""
+    shared = doc.get("kind") == "group" and bool(doc.get("available_to_all"))
+    return shared or owns_list(doc, user, role, teams)
+
+
 @dataclass(frozen=True)
 class StaticList:
     """A list of customers picked by hand, by a search, or by import; its rules exclude

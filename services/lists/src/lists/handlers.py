@@ -131,6 +131,17 @@ class ListsService:
             raise Forbidden(f"plan {plan_id} belongs to team {doc['team_id']}, not yours")
         return to_plan(doc), to_team(await self.team(doc["team_id"])), doc
 
+    async def visible_memberships(self, customer_id: str, identity: Identity) -> list[dict]:
+        """The plans' lists the customer is in, of the plans of the caller's teams."""
+        memberships = await self.store.memberships_of(customer_id)
+        if identity.role == "admin" or not memberships:
+            return memberships
+        ids = sorted({m["plan_id"] for m in memberships})
+        teams = {
+            p["_id"]: p["team_id"] for p in await self.store.find("plans", {"_id": {"$in": ids}})
+        }
+        return [m for m in memberships if identity.can_act_for_team(teams.get(m["plan_id"], ""))]
+
     async def _active_plans(self, plan_ids: Sequence[str] | None = None) -> list[tuple[Plan, Team]]:
         """The plans whose lists follow events: drafts. A submitted plan's list is locked at
         its snapshot until the plan is reopened."""
