@@ -135,7 +135,7 @@ async def change_team(
 ) -> dict[str, Any]:
     """Change the territory or reps; the team's plans' lists follow."""
     require_role(identity, "manager", "admin")
-    return shown(await lists.change_team(team_id, body.model_dump(exclude_none=True)))
+    return shown(await lists.change_team(team_id, body.model_dump(exclude_none=True), identity))
 
 
 @plans.post("", status_code=201)
@@ -151,12 +151,7 @@ async def list_plans(
 ) -> list[dict[str, Any]]:
     query = {"team_id": team_id} if team_id else {}
     docs = await lists.store.find("plans", query)
-    visible = [
-        d
-        for d in docs
-        if identity.role in ("admin", "manager") or identity.can_act_for_team(d["team_id"])
-    ]
-    return [shown(d) for d in visible]
+    return [shown(d) for d in docs if identity.can_act_for_team(d["team_id"])]
 
 
 @plans.get("/{plan_id}")

@@ -127,8 +127,8 @@ class ListsService:
         doc = await self.store.get("plans", plan_id)
         if doc is None:
             raise NotFound(f"no plan {plan_id}", code="plan-not-found")
-        if identity.role != "manager" and not identity.can_act_for_team(doc["team_id"]):
-            raise Forbidden(f"plan {plan_id} belongs to team {doc['team_id']}, not yours")
+        if not identity.can_act_for_team(doc["team_id"]):
+            raise Forbidden("not allowed")  # a team's plans are its reps', managers', admins'
         return to_plan(doc), to_team(await self.team(doc["team_id"])), doc
 
     async def visible_memberships(self, customer_id: str, identity: Identity) -> list[dict]:
@@ -376,8 +376,12 @@ class ListsService:
         await self.directory.team_changed(doc["_id"], entry)
         return doc
 
-    async def change_team(self, team_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    async def change_team(
+        self, team_id: str, fields: dict[str, Any], identity: Identity
+    ) -> dict[str, Any]:
         doc = await self.team(team_id)
+        if not identity.can_act_for_team(team_id):
+            raise Forbidden("not allowed")
         version = doc.get("version")
         fields = {**fields, "version": (version or 0) + 1}
         entry = self.directory.team_entry({**doc, **fields})
@@ -391,8 +395,8 @@ class ListsService:
 
     async def create_plan(self, doc: dict[str, Any], identity: Identity) -> dict[str, Any]:
         await self.team(doc["team_id"])
-        if not identity.can_act_for_team(doc["team_id"]) and identity.role != "manager":
-            raise Forbidden(f"you do not manage team {doc['team_id']}")
+        if not identity.can_act_for_team(doc["team_id"]):
+            raise Forbidden("not allowed")
         entry = self.directory.plan_entry(doc)
         if not await self.store.insert("plans", doc, [entry]):
             raise Conflict(f"a plan {doc['_id']} exists already", code="duplicate-plan", field="id")
