@@ -48,6 +48,13 @@ async def test_lists_and_groups_are_visible_to_their_owners_teams_only(
         )
         assert added.status_code == 200 and added.json()["added"] == 1, added.text
     assert (await gateway.get(f"/api/lists/{static}")).json()["owners"]["teams"] == [team]
+    nowhere = await gateway.post(
+        "/api/lists",
+        json={"name": "Nowhere", "kind": "group", "owners": {"teams": [team, "no-such-team"]}},
+        headers=north_rep,
+    )
+    assert nowhere.status_code == 422, nowhere.text
+    assert nowhere.json()["errors"][0]["field"] == "owners.teams.1"
 
     for headers in (north_rep, north_boss, platform.auth()):
         for list_id in (static, group, shared):

@@ -58,9 +58,24 @@ class StaticListService:
     async def find(self, query: Mapping[str, Any], identity: Identity) -> list[dict[str, Any]]:
         return [doc for doc in await self.store.find(query) if self.sees(doc, identity)]
 
+    async def _check_owners(self, owners: Mapping[str, Any] | None) -> None:
+        """Owners name teams that exist (422 naming the field otherwise)."""
+        named = list((owners or {}).get("teams", ()))
+        if not named:
+            return
+        known = {t["_id"] for t in await self.replica.find("teams", {"_id": {"$in": named}})}
+        errors = [
+            {"loc": ("owners", "teams", i), "msg": "no such team", "type": "unknown_team"}
+            for i, team in enumerate(named)
+            if team not in known
+        ]
+        if errors:
+            raise Invalid.from_errors(errors)
+
     async def create(
         self, fields: dict[str, Any], customer_ids: Sequence[str], identity: Identity
     ) -> dict[str, Any]:
+        await self._check_owners(fields.get("owners"))
         now = datetime.now(UTC)
         owners = fields.get("owners") or {}
         if not owners.get("teams") and not owners.get("reps"):
@@ -82,6 +97,7 @@ class StaticListService:
         self, list_id: str, version: int, fields: dict[str, Any], identity: Identity
     ) -> dict[str, Any]:
         doc = await self._changeable(list_id, identity)
+        await self._check_owners(fields.get("owners"))
         if not await self.store.update(list_id, version, fields):
             raise Conflict(
                 f"list {list_id} is at version {doc['version']}, not {version}",
