@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from contracts.customers import CustomerPage, CustomerSearch
+from contracts.text import PlainText
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -27,7 +28,9 @@ from customer.api import Customers
 from customer.teams import TeamReplica
 
 SAVED_SEARCHES = "saved_searches"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+]
 Team = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
