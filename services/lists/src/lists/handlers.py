@@ -488,8 +488,9 @@ class ListsService:
         limit: int,
         snapshot: bool = False,
     ) -> dict[str, Any]:
-        await self.plan(plan_id, identity)
-        collection = SNAPSHOTS if snapshot else MEMBERSHIPS
+        plan, _, _ = await self.plan(plan_id, identity)
+        # A submitted plan's list is its snapshot (until the plan is reopened)
+        collection = SNAPSHOTS if snapshot or plan.submitted else MEMBERSHIPS
         items = await self.store.members(plan_id, filters, cursor, limit + 1, collection)
         more = len(items) > limit
         items = items[:limit]
