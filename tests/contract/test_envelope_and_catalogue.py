@@ -144,3 +144,20 @@ def test_api_input_rejects_unknown_fields_at_every_level() -> None:
             {"last_name": "Pop", "email": "p@example.org", "addresses": [{"line1": "x", "geo": 1}]}
         )
     assert caught.value.errors()[0]["loc"] == ("addresses", 0, "geo")
+
+
+def test_an_assignment_to_no_segment_survives_the_wire() -> None:
+    """Envelopes leave out None fields: a customer taken out of every segment must still decode
+    (its segment absent means none), or the lists service dead-letters the change."""
+    from contracts.segmentation_events import Assignment, SegmentsAssigned
+
+    event = SegmentsAssigned(
+        customer_id="c-1",
+        revision=3,
+        assignments=[Assignment(segmentation="cardio", segment=None, rule_version=1)],
+        changed=["cardio"],
+        cause="profile-edit",
+    )
+    envelope = event.envelope(source="test", subject="c-1")
+    decoded = SegmentsAssigned.from_envelope(decode(envelope.headers(), envelope.body()))
+    assert decoded.assignment("cardio") == event.assignment("cardio")

@@ -15,6 +15,8 @@ from aiokafka.structs import RecordMetadata
 from cloudevents.core.bindings.kafka import to_binary_event
 from cloudevents.core.v1.event import CloudEvent
 
+from tests.e2e.targeting_kit import make_plan
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def gateway(platform) -> AsyncIterator[httpx.AsyncClient]:
@@ -87,3 +89,9 @@ async def find_by_mdm_code(gateway: httpx.AsyncClient) -> Callable[[str], Awaita
         return items[0] if items else None
 
     return find
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def plan(gateway: httpx.AsyncClient) -> dict[str, Any]:
+    """A segmentation, a team with two bricks and a draft plan targeting segments a and b."""
+    return await make_plan(gateway)

@@ -123,3 +123,23 @@ async def test_a_bad_mapping_or_file_is_refused_up_front(gateway) -> None:
     assert nothing_maps.status_code == 422
     unknown = await gateway.get(f"/api/bulk/imports/{uuid.uuid4()}")
     assert unknown.status_code == 404
+
+
+async def test_an_import_job_is_read_by_its_creator_their_team_and_admins(platform) -> None:
+    family = f"Iv{uuid.uuid4().hex[:6]}"
+    ana = platform.auth(user="ana", role="rep", teams=["north"])
+    async with httpx.AsyncClient(base_url=platform.gateway_url, headers=ana, timeout=10) as mine:
+        text = "Given,Family,E-mail,Mobile,Zip,Town,Street\n" + f"Ana,{family},a@{family}.org,,,,\n"
+        job = await run_import(mine, text)
+    location = f"/api/bulk/imports/{job['id']}"
+    for user, teams in (("ana", ["north"]), ("ion", ["north"]), ("root", None)):
+        headers = platform.auth(user=user, role="admin" if user == "root" else "rep", teams=teams)
+        async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10) as client:
+            assert (await client.get(location, headers=headers)).status_code == 200
+    async with httpx.AsyncClient(base_url=platform.url("customer"), timeout=10) as direct:
+        for headers in (
+            platform.auth(user="eve", role="rep", teams=["south"]),
+            platform.auth(user="meg", role="manager", teams=["south"]),
+        ):
+            answer = await direct.get(f"/bulk/imports/{job['id']}", headers=headers)
+            assert answer.status_code == 404, answer.text

@@ -6,7 +6,9 @@ import csv
 import io
 import uuid
 
+import httpx
 import pytest
+from devstack.probes import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
 
@@ -18,10 +20,16 @@ async def test_saved_searches_are_named_shared_and_run(platform, gateway) -> Non
             "/api/customers",
             json={"first_name": first, "last_name": family, "sms": "+40 700 000 000"},
         )
+    team = await gateway.post("/api/teams", json={"id": "north", "name": "North", "bricks": []})
+    assert team.status_code in (201, 409), team.text  # a search is shared into a real team
     owner = platform.auth(user="olga", role="rep", teams=["north"])
     body = {"name": f"Cardio {family}", "criteria": {"last_name": family}, "teams": ["north"]}
 
-    created = await gateway.post("/api/saved-searches", json=body, headers=owner)
+    async def created_once_the_team_is_known() -> httpx.Response | None:
+        answer = await gateway.post("/api/saved-searches", json=body, headers=owner)
+        return answer if answer.status_code != 422 else None
+
+    created = await eventually(created_once_the_team_is_known, what="the team to be known")
     assert created.status_code == 201, created.text
     saved = created.json()
     assert saved["owner"] == "olga"

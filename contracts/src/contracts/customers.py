@@ -9,11 +9,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from contracts.emails import Email
 from contracts.limits import INT64_MAX
+from contracts.text import plain
 
 CustomerKind = Literal["person", "account"]
 CustomerStatus = Literal["active", "suspended", "void"]
@@ -105,8 +113,29 @@ class CustomerFields(BaseModel):
         return self
 
 
+# What a person types that is shown as text: refused with control characters (contracts.text).
+# Only the API's input models check it: stored records and events are read as they are.
+_TYPED_ADDRESS = ("line1", "line2", "city", "state", "province", "postal_code")
+_TYPED_FIELDS = (
+    "salutation",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "organization",
+    "job_title",
+    "alt_customer_id",
+    "external_reference",
+)
+
+
+def _plain(cls: type, value: str | None) -> str | None:
+    return plain(value)
+
+
 class AddressInput(Address):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _plain_text = field_validator(*_TYPED_ADDRESS)(_plain)
 
 
 class CustomerEdit(CustomerFields):
@@ -117,6 +146,8 @@ class CustomerEdit(CustomerFields):
 
     addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
 
+    _plain_text = field_validator(*_TYPED_FIELDS)(_plain)
+
 
 class CustomerCreate(CustomerFields):
     """A customer entered by hand (seed 004): needs an email address or an SMS number."""
@@ -125,6 +156,8 @@ class CustomerCreate(CustomerFields):
 
     addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
     mdm_code: MdmCode | None = None
+
+    _plain_text = field_validator(*_TYPED_FIELDS)(_plain)
 
     @model_validator(mode="after")
     def _reachable(self) -> CustomerCreate:

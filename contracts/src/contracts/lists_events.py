@@ -42,3 +42,32 @@ class ListMembershipChanged(Event):
         default=None, description="The id of the event, or the user, behind the change"
     )
     decided_at: datetime
+
+
+class TeamChanged(Event):
+    """A team's state after a change (created, renamed, its territory or reps changed), on
+    ``lists.teams`` (compacted, keyed by team id): other services scope by their replica of it.
+    ``version`` increases with every change: apply only a newer one."""
+
+    TYPE = "cdp.lists.TeamChanged"
+
+    team_id: str
+    name: str
+    bricks: list[str] = Field(default_factory=list, description="The team's territory")
+    reps: list[str] = Field(default_factory=list)
+    version: int
+
+
+class PlanChanged(Event):
+    """A team plan's state after a change (created, changed, submitted, reopened), on
+    ``lists.plans`` (compacted, keyed by plan id). ``version`` increases with every change."""
+
+    TYPE = "cdp.lists.PlanChanged"
+
+    plan_id: str
+    team_id: str
+    period: str
+    segmentations: list[str]
+    primary_address_only: bool = True
+    status: str = Field(description="draft or submitted")
+    version: int

@@ -41,7 +41,9 @@ class Assignment(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     segmentation: str
-    segment: str | None = Field(description="The segment the customer falls in; None: none")
+    segment: str | None = Field(
+        default=None, description="The segment the customer falls in; None (or absent): none"
+    )
     rule_version: int
     profile: dict[str, str] = Field(default_factory=dict)
 

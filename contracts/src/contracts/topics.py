@@ -19,7 +19,7 @@ from contracts.customer_events import (
     CustomerUpdated,
 )
 from contracts.events import Event
-from contracts.lists_events import ListMembershipChanged
+from contracts.lists_events import ListMembershipChanged, PlanChanged, TeamChanged
 from contracts.loyalty_events import CustomerMetricsChanged, MemberEnrolled
 from contracts.marketing import CommunicationSent, FeedbackGiven
 from contracts.mdm import MdmCustomerDeactivated, MdmCustomersMerged, MdmCustomerUpserted
@@ -121,6 +121,23 @@ LISTS_EVENTS = Topic(
     consumed=False,
     description="Customers entering and leaving team plans' lists, with the reasons",
 )
+# Event-carried state: teams (territories, reps) and their plans, for services that scope by team.
+LISTS_TEAMS = Topic(
+    name="lists.teams",
+    key="team id",
+    events=(TeamChanged,),
+    partitions=1,
+    compacted=True,
+    description="Each team's current state: name, territory (bricks), reps",
+)
+LISTS_PLANS = Topic(
+    name="lists.plans",
+    key="plan id",
+    events=(PlanChanged,),
+    partitions=1,
+    compacted=True,
+    description="Each team plan's current state: team, segmentations, status",
+)
 
 CATALOGUE: tuple[Topic, ...] = (
     MDM_CUSTOMERS,
@@ -132,6 +149,8 @@ CATALOGUE: tuple[Topic, ...] = (
     SEGMENTATION_DEFINITIONS,
     SEGMENT_ASSIGNMENTS,
     LISTS_EVENTS,
+    LISTS_TEAMS,
+    LISTS_PLANS,
 )
 
 

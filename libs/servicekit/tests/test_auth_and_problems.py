@@ -108,3 +108,15 @@ async def test_an_unexpected_error_is_a_500_problem_not_a_bare_text() -> None:
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/internal-error")
+
+
+def test_an_invalid_token_is_refused_without_the_librarys_reason() -> None:
+    import jwt
+    from servicekit.auth import verify_token
+    from servicekit.problems import Unauthorized
+
+    forged = jwt.encode({"sub": "eve", "iss": "cdp", "exp": 4_102_444_800}, "y" * 40)
+    for token in (forged, "garbage"):
+        with pytest.raises(Unauthorized) as refused:
+            verify_token(token, "x" * 40)
+        assert refused.value.detail == "invalid token"

@@ -108,3 +108,29 @@ def test_a_submitted_plan_cannot_be_edited() -> None:
     with pytest.raises(domain.PlanRuleBroken) as inactive:
         domain.check_can_add(PLAN, customer(status="void"), LEVELS)
     assert inactive.value.code == "customer-inactive"
+
+
+def test_a_submitted_plans_answer_is_its_list_at_submission() -> None:
+    live_in = domain.Decision(True)
+    live_out = domain.decide(PLAN, TEAM, customer(segments={}), LEVELS)
+    frozen_in = {"member": True, "reasons": []}
+    frozen_out = {"member": False, "reasons": [{"code": "not-segmented", "detail": "x"}]}
+    assert domain.locked_decision(live_out, frozen_in).member  # left since, still listed
+    assert domain.locked_decision(live_out, frozen_out) == live_out
+    assert domain.locked_decision(live_out, None) == live_out
+    joined = domain.locked_decision(live_in, None)  # would be in now: locked out
+    assert not joined.member and joined.codes == ["not-in-submitted-list"]
+
+
+def test_a_list_is_its_owners_and_a_shared_group_is_readable_by_all() -> None:
+    north = {"created_by": "ana", "owners": {"teams": ["north"], "reps": ["ion"]}}
+    assert domain.owns_list(north, "ana", "rep", frozenset())  # the creator
+    assert domain.owns_list(north, "ion", "rep", frozenset({"south"}))  # a rep named
+    assert domain.owns_list(north, "eva", "manager", frozenset({"north"}))  # the team's
+    assert domain.owns_list(north, "root", "admin", frozenset())
+    assert not domain.sees_list(north, "eva", "manager", frozenset({"south"}))
+    shared = {**north, "kind": "group", "available_to_all": True}
+    assert domain.sees_list(shared, "eva", "rep", frozenset({"south"}))
+    assert not domain.owns_list(shared, "eva", "rep", frozenset({"south"}))
+    flagged_static = {**north, "kind": "static", "available_to_all": True}
+    assert not domain.sees_list(flagged_static, "eva", "rep", frozenset({"south"}))

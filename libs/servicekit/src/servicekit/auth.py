@@ -93,7 +93,9 @@ def verify_token(token: str, secret: str, issuer: str = "cdp") -> Identity:
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized(f"invalid token: {exc}") from exc
+        # The library's reason (signature, issuer, claims) helps a forger, not a user: it goes
+        # to the log through the chained exception at most.
+        raise Unauthorized("invalid token") from exc
     role = claims.get("role")
     if role == SERVICE:
         scope = claims.get("scope")

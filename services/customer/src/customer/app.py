@@ -12,6 +12,7 @@ from customer.imports import CustomerImport, Importer
 from customer.interactions import InteractionService
 from customer.settings import CustomerSettings
 from customer.store import CUSTOMERS, ERASURES, CustomerStore, ImportStore, InteractionStore
+from customer.teams import TeamReplica
 
 
 def build(settings: CustomerSettings | None = None) -> FastAPI:
@@ -34,7 +35,8 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     importer = Importer(customers, import_files, runtime.jobs)
     runtime.jobs.register(CustomerImport(customers, import_files, settings.import_chunk))
     searches = saved_searches.SavedSearchStore(runtime.db)
-    consumers.subscribe(runtime, customers)
+    teams = TeamReplica(runtime.db)
+    consumers.subscribe(runtime, customers, teams)
 
     async def prepare(_: ServiceRuntime) -> None:
         await store.create_indexes()
@@ -56,4 +58,5 @@ def build(settings: CustomerSettings | None = None) -> FastAPI:
     app.state.interactions = interactions
     app.state.importer = importer
     app.state.saved_searches = searches
+    app.state.teams = teams
     return app

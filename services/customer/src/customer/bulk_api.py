@@ -118,4 +118,4 @@ async def start_import(
 async def import_status(
     job_id: str, jobs: Annotated[Importer, Depends(importer)], identity: CurrentIdentity
 ) -> dict[str, Any]:
-    return await jobs.get(job_id)
+    return await jobs.get(job_id, identity)

@@ -1,16 +1,18 @@
-"""What the customer service consumes: MDM events from enterprise systems, and its own customer
-events (to keep the change history, off the request path)."""
+"""What the customer service consumes: MDM events from enterprise systems, its own customer
+events (to keep the change history, off the request path), and the lists service's teams (which
+teams exist)."""
 
 from __future__ import annotations
 
-from contracts.topics import CUSTOMER_EVENTS, MDM_CUSTOMERS
+from contracts.topics import CUSTOMER_EVENTS, LISTS_TEAMS, MDM_CUSTOMERS
 from servicekit.consuming import subscribe_batch
 from servicekit.runtime import ServiceRuntime
 
 from customer.handlers import CustomerService
+from customer.teams import TeamReplica
 
 
-def subscribe(runtime: ServiceRuntime, customers: CustomerService) -> None:
+def subscribe(runtime: ServiceRuntime, customers: CustomerService, teams: TeamReplica) -> None:
     assert runtime.broker is not None
     subscribe_batch(
         runtime.broker,
@@ -27,4 +29,12 @@ def subscribe(runtime: ServiceRuntime, customers: CustomerService) -> None:
         CUSTOMER_EVENTS,
         group="customer-history",
         handler=customers.record_history,
+    )
+    subscribe_batch(
+        runtime.broker,
+        runtime.publisher,
+        runtime.settings,
+        LISTS_TEAMS,
+        group="customer-teams",
+        handler=teams.on_team_events,
     )

@@ -281,16 +281,27 @@ class Importer:
                 "column_indexes": {str(i): target for i, target in columns.items()},
                 "created_at": datetime.now(UTC),
                 "created_by": f"user:{identity.user}",
+                "teams": sorted(identity.teams),  # the creator's teams read it too
                 "progress": Tally().__dict__,
             },
         )
         return public(job)
 
-    async def get(self, job_id: str) -> dict[str, Any]:
+    async def get(self, job_id: str, identity: Identity) -> dict[str, Any]:
+        """An import, for its creator, their teams' members and admins; for anyone else it
+        does not exist."""
         job = await self.jobs.get(job_id)
-        if job is None or job.get("kind") != IMPORT:
+        if job is None or job.get("kind") != IMPORT or not may_read(job, identity):
             raise NotFound(f"no import {job_id}", code="import-not-found")
         return public(job)
+
+
+def may_read(job: dict[str, Any], identity: Identity) -> bool:
+    return (
+        identity.role == "admin"
+        or job.get("created_by") == f"user:{identity.user}"
+        or bool(identity.teams & set(job.get("teams", ())))
+    )
 
 
 def public(job: dict[str, Any]) -> dict[str, Any]:

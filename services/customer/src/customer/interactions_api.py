@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from contracts.customers import Customer, Suppression
+from contracts.text import safe_filename
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from servicekit.auth import CurrentIdentity
@@ -258,7 +259,7 @@ async def upload(
     await customers.get(customer_id)
     data = await file.read(interactions.attachment_max_bytes + 1)
     content_type = (file.content_type or "application/octet-stream").split(";")[0].strip()
-    filename = (file.filename or "attachment")[:200]
+    filename = safe_filename(file.filename)  # a base name: never a path the client chose
     return await interactions.attach(customer_id, filename, content_type, data, identity)
 
 

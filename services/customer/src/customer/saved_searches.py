@@ -1,7 +1,9 @@
 """Saved searches: named customer search criteria that people, groups and lists reuse.
 
 Its owner (or an admin) changes or deletes one; it can be shared with teams, whose members may
-read and run it. Names are unique regardless of case.
+read and run it: the caller's own teams (an admin's: any), which must exist. A name is unique,
+regardless of case, among one owner's searches and among the searches shared into a team; one
+team's private names are no other's business.
 """
 
 from __future__ import annotations
@@ -11,20 +13,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from contracts.customers import CustomerPage, CustomerSearch
+from contracts.text import PlainText
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from servicekit.auth import CurrentIdentity, Identity
-from servicekit.problems import Conflict, Forbidden, NotFound
+from servicekit.problems import Conflict, Forbidden, Invalid, NotFound
 
 from customer import export
 from customer.api import Customers
+from customer.teams import TeamReplica
 
 SAVED_SEARCHES = "saved_searches"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+]
 Team = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
@@ -51,7 +57,14 @@ class SavedSearchStore:
         self.searches = db[SAVED_SEARCHES]
 
     async def create_indexes(self) -> None:
-        await self.searches.create_index([("name_key", ASCENDING)], unique=True, name="name_unique")
+        # Names were once unique over everyone's searches: that index goes.
+        try:
+            await self.searches.drop_index("name_unique")
+        except OperationFailure:
+            pass  # not there
+        await self.searches.create_index(
+            [("owner", ASCENDING), ("name_key", ASCENDING)], unique=True, name="owner_name_unique"
+        )
         # a rep's list: theirs or their teams' (each branch of the $or by its own index)
         await self.searches.create_index([("owner", ASCENDING)], name="owner")
         await self.searches.create_index([("teams", ASCENDING)], name="teams")
@@ -70,9 +83,16 @@ class SavedSearchStore:
 
     async def visible_to(self, identity: Identity) -> list[dict[str, Any]]:
         query: dict[str, Any] = {}
-        if identity.role == "rep":
+        if identity.role != "admin":
             query = {"$or": [{"owner": identity.user}, {"teams": {"$in": sorted(identity.teams)}}]}
         return await self.searches.find(query).sort("name_key").to_list()
+
+    async def named_in_teams(self, name_key: str, teams: list[str], but: str) -> bool:
+        """Whether another search shared into one of ``teams`` has this name."""
+        if not teams:
+            return False
+        query = {"teams": {"$in": teams}, "name_key": name_key, "_id": {"$ne": but}}
+        return await self.searches.find_one(query, {"_id": 1}) is not None
 
 
 def _public(doc: dict[str, Any]) -> SavedSearch:
@@ -81,7 +101,7 @@ def _public(doc: dict[str, Any]) -> SavedSearch:
 
 def _may_read(doc: dict[str, Any], identity: Identity) -> bool:
     return (
-        identity.role in ("manager", "admin")
+        identity.role == "admin"
         or doc["owner"] == identity.user
         or bool(set(doc.get("teams", [])) & identity.teams)
     )
@@ -101,6 +121,28 @@ def store(request: Request) -> SavedSearchStore:
 Store = Annotated[SavedSearchStore, Depends(store)]
 
 
+def team_replica(request: Request) -> TeamReplica:
+    return request.app.state.teams
+
+
+Teams = Annotated[TeamReplica, Depends(team_replica)]
+
+
+async def _check_teams(teams: TeamReplica, shared: list[str], identity: Identity) -> None:
+    """Shared only into teams that exist (422 naming the field) and are the caller's (403)."""
+    unknown = set(await teams.unknown(shared))
+    if unknown:
+        raise Invalid.from_errors(
+            [
+                {"loc": ("teams", i), "msg": "no such team", "type": "unknown_team"}
+                for i, team in enumerate(shared)
+                if team in unknown
+            ]
+        )
+    if not all(identity.can_act_for_team(team) for team in shared):
+        raise Forbidden("not allowed")
+
+
 async def _readable(
     searches: SavedSearchStore, search_id: str, identity: Identity
 ) -> dict[str, Any]:
@@ -111,14 +153,20 @@ async def _readable(
 
 
 async def _save(searches: SavedSearchStore, doc: dict[str, Any], new: bool) -> None:
+    taken = Conflict(f"a saved search is already named {doc['name']!r}", field="name")
+    if await searches.named_in_teams(doc["name_key"], doc.get("teams", []), doc["_id"]):
+        raise taken
     try:
         await (searches.insert(doc) if new else searches.replace(doc))
     except DuplicateKeyError as exc:
-        raise Conflict(f"a saved search is already named {doc['name']!r}", field="name") from exc
+        raise taken from exc
 
 
 @router.post("", status_code=201, response_model=SavedSearch)
-async def create(body: SavedSearchInput, searches: Store, identity: CurrentIdentity) -> SavedSearch:
+async def create(
+    body: SavedSearchInput, searches: Store, teams: Teams, identity: CurrentIdentity
+) -> SavedSearch:
+    await _check_teams(teams, body.teams, identity)
     now = datetime.now(UTC)
     doc = {
         "_id": str(uuid.uuid4()),
@@ -134,7 +182,7 @@ async def create(body: SavedSearchInput, searches: Store, identity: CurrentIdent
 
 @router.get("", response_model=list[SavedSearch])
 async def list_saved(searches: Store, identity: CurrentIdentity) -> list[SavedSearch]:
-    """Yours and your teams' (managers and admins see all)."""
+    """Yours and your teams' (admins see all)."""
     return [_public(d) for d in await searches.visible_to(identity)]
 
 
@@ -145,11 +193,16 @@ async def read(search_id: str, searches: Store, identity: CurrentIdentity) -> Sa
 
 @router.put("/{search_id}", response_model=SavedSearch)
 async def change(
-    search_id: str, body: SavedSearchInput, searches: Store, identity: CurrentIdentity
+    search_id: str,
+    body: SavedSearchInput,
+    searches: Store,
+    teams: Teams,
+    identity: CurrentIdentity,
 ) -> SavedSearch:
     doc = await _readable(searches, search_id, identity)
     if not _may_change(doc, identity):
         raise Forbidden("only its owner or an admin changes a saved search", code="not-owner")
+    await _check_teams(teams, body.teams, identity)
     doc = {
         **{k: doc[k] for k in ("_id", "owner", "created_at")},
         **body.model_dump(mode="json", exclude_none=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contracts.customers import Brick
+from contracts.text import PlainText
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -19,7 +20,9 @@ plans = APIRouter(prefix="/plans", tags=["plans"])
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+]
 
 
 def service(request: Request) -> ListsService:
@@ -135,7 +138,7 @@ async def change_team(
 ) -> dict[str, Any]:
     """Change the territory or reps; the team's plans' lists follow."""
     require_role(identity, "manager", "admin")
-    return shown(await lists.change_team(team_id, body.model_dump(exclude_none=True)))
+    return shown(await lists.change_team(team_id, body.model_dump(exclude_none=True), identity))
 
 
 @plans.post("", status_code=201)
@@ -151,12 +154,7 @@ async def list_plans(
 ) -> list[dict[str, Any]]:
     query = {"team_id": team_id} if team_id else {}
     docs = await lists.store.find("plans", query)
-    visible = [
-        d
-        for d in docs
-        if identity.role in ("admin", "manager") or identity.can_act_for_team(d["team_id"])
-    ]
-    return [shown(d) for d in visible]
+    return [shown(d) for d in docs if identity.can_act_for_team(d["team_id"])]
 
 
 @plans.get("/{plan_id}")
@@ -177,6 +175,13 @@ async def change_plan(
 async def submit_plan(plan_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
     """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
     return shown(await lists.submit(plan_id, identity))
+
+
+@plans.post("/{plan_id}/reopen")
+async def reopen_plan(plan_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
+    """Reopen a submitted plan (a manager of its team, or an admin): a draft again, recorded in
+    ``reopened`` (who, when); its list catches up with what changed while it was locked."""
+    return shown(await lists.reopen(plan_id, identity))
 
 
 def _filters(segmentation: str | None, segment: str | None, brick: str | None) -> dict[str, Any]:

@@ -212,6 +212,29 @@ def decide(
     return Decision(not reasons, tuple(reasons))
 
 
+NOT_IN_SUBMITTED_LIST = "not-in-submitted-list"
+
+
+def locked_decision(live: Decision, frozen: Mapping[str, Any] | None) -> Decision:
+    """A submitted plan's answer: its list is as it was at submission (``frozen``, the stored
+    membership, if the customer was ever in the list). A customer out of it is out for the
+    live reasons, or, if the live rules would now take them in, because the list is locked."""
+    if frozen is not None and frozen.get("member"):
+        return Decision(True, tuple(Reason.model_validate(r) for r in frozen.get("reasons", ())))
+    if not live.member:
+        return live
+    return Decision(
+        False,
+        (
+            Reason(
+                code=NOT_IN_SUBMITTED_LIST,
+                detail="not in the list when the plan was submitted; it changes only after the "
+                "plan is reopened",
+            ),
+        ),
+    )
+
+
 class PlanRuleBroken(Exception):
     """A rule of the add/edit flow; ``code`` is stable."""
 
@@ -243,6 +266,26 @@ def check_can_add(plan: Plan, customer: CustomerFacts, levels: Mapping[str, str]
 # --- static lists and groups (seeds 002, 003) -------------------------------------------------
 
 MISSING_TRAITS = "missing-traits"
+
+
+def owns_list(doc: Mapping[str, Any], user: str, role: str, teams: frozenset[str]) -> bool:
+    """Who may change a static list or group (and see it): its creator, the reps and the
+    members of the teams its owners name, and admins."""
+    if role == "admin":
+        return True
+    owners = doc.get("owners") or {}
+    return (
+        doc.get("created_by") == user
+        or user in owners.get("reps", ())
+        or bool(teams & set(owners.get("teams", ())))
+    )
+
+
+def sees_list(doc: Mapping[str, Any], user: str, role: str, teams: frozenset[str]) -> bool:
+    """Who may read a list: its owners, and everyone for a group available to all back-office
+    users (seed 002)."""
+    shared = doc.get("kind") == "group" and bool(doc.get("available_to_all"))
+    return shared or owns_list(doc, user, role, teams)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from servicekit.problems import Conflict, Forbidden, NotFound, Problem
 from servicekit.settings import ServiceSettings
 
 from lists import domain
+from lists.directory import Directory
 from lists.domain import CustomerFacts, Decision, Plan, Team
 from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
 
@@ -112,6 +113,7 @@ class ListsService:
     settings: ServiceSettings
     memberships_slot: ConsumerSlot  # the customer/segment events path's slot in memberships
     jobs: BatchJobRunner
+    directory: Directory  # publishes teams' and plans' state
 
     # --- access
 
@@ -125,13 +127,26 @@ class ListsService:
         doc = await self.store.get("plans", plan_id)
         if doc is None:
             raise NotFound(f"no plan {plan_id}", code="plan-not-found")
-        if identity.role != "manager" and not identity.can_act_for_team(doc["team_id"]):
-            raise Forbidden(f"plan {plan_id} belongs to team {doc['team_id']}, not yours")
+        if not identity.can_act_for_team(doc["team_id"]):
+            raise Forbidden("not allowed")  # a team's plans are its reps', managers', admins'
         return to_plan(doc), to_team(await self.team(doc["team_id"])), doc
 
+    async def visible_memberships(self, customer_id: str, identity: Identity) -> list[dict]:
+        """The plans' lists the customer is in, of the plans of the caller's teams."""
+        memberships = await self.store.memberships_of(customer_id)
+        if identity.role == "admin" or not memberships:
+            return memberships
+        ids = sorted({m["plan_id"] for m in memberships})
+        teams = {
+            p["_id"]: p["team_id"] for p in await self.store.find("plans", {"_id": {"$in": ids}})
+        }
+        return [m for m in memberships if identity.can_act_for_team(teams.get(m["plan_id"], ""))]
+
     async def _active_plans(self, plan_ids: Sequence[str] | None = None) -> list[tuple[Plan, Team]]:
+        """The plans whose lists follow events: drafts. A submitted plan's list is locked at
+        its snapshot until the plan is reopened."""
         query = {"_id": {"$in": list(plan_ids)}} if plan_ids is not None else {}
-        plans = await self.store.find("plans", query)
+        plans = [p for p in await self.store.find("plans", query) if p["status"] != "submitted"]
         teams = {t["_id"]: to_team(t) for t in await self.store.find("teams", {})}
         return [(to_plan(p), teams[p["team_id"]]) for p in plans if p["team_id"] in teams]
 
@@ -354,23 +369,38 @@ class ListsService:
     # --- teams and plans
 
     async def create_team(self, doc: dict[str, Any]) -> dict[str, Any]:
-        if not await self.store.insert("teams", doc):
+        doc = {**doc, "version": 1}
+        entry = self.directory.team_entry(doc)
+        if not await self.store.insert("teams", doc, [entry]):
             raise Conflict(f"a team {doc['_id']} exists already", code="duplicate-team", field="id")
+        await self.directory.team_changed(doc["_id"], entry)
         return doc
 
-    async def change_team(self, team_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        await self.team(team_id)
-        await self.store.update("teams", team_id, {}, fields)
+    async def change_team(
+        self, team_id: str, fields: dict[str, Any], identity: Identity
+    ) -> dict[str, Any]:
+        doc = await self.team(team_id)
+        if not identity.can_act_for_team(team_id):
+            raise Forbidden("not allowed")
+        version = doc.get("version")
+        fields = {**fields, "version": (version or 0) + 1}
+        entry = self.directory.team_entry({**doc, **fields})
+        if not await self.store.update("teams", team_id, {"version": version}, fields, [entry]):
+            raise Conflict(f"team {team_id} changed meanwhile", code="stale-version")
+        await self.directory.team_changed(team_id, entry)
         for plan in await self.store.find("plans", {"team_id": team_id}):
-            await self.rebuild(plan["_id"], f"team:{team_id}")
+            if plan["status"] != "submitted":  # a submitted one catches up when reopened
+                await self.rebuild(plan["_id"], f"team:{team_id}")
         return await self.team(team_id)
 
     async def create_plan(self, doc: dict[str, Any], identity: Identity) -> dict[str, Any]:
         await self.team(doc["team_id"])
-        if not identity.can_act_for_team(doc["team_id"]) and identity.role != "manager":
-            raise Forbidden(f"you do not manage team {doc['team_id']}")
-        if not await self.store.insert("plans", doc):
+        if not identity.can_act_for_team(doc["team_id"]):
+            raise Forbidden("not allowed")
+        entry = self.directory.plan_entry(doc)
+        if not await self.store.insert("plans", doc, [entry]):
             raise Conflict(f"a plan {doc['_id']} exists already", code="duplicate-plan", field="id")
+        await self.directory.plan_changed(doc["_id"], entry)
         await self.rebuild(doc["_id"], f"plan:{doc['_id']}")
         return doc
 
@@ -382,13 +412,13 @@ class ListsService:
             domain.check_editable(plan)
         except domain.PlanRuleBroken as exc:
             raise broken(exc) from exc
+        fields = {**fields, "version": doc["version"] + 1}
+        entry = self.directory.plan_entry({**doc, **fields})
         if not await self.store.update(
-            "plans",
-            plan_id,
-            {"status": "draft", "version": doc["version"]},
-            {**fields, "version": doc["version"] + 1},
+            "plans", plan_id, {"status": "draft", "version": doc["version"]}, fields, [entry]
         ):
             raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
+        await self.directory.plan_changed(plan_id, entry)
         await self.rebuild(plan_id, f"plan:{plan_id}")
         return (await self.plan(plan_id, identity))[2]
 
@@ -400,18 +430,16 @@ class ListsService:
         except domain.PlanRuleBroken as exc:
             raise broken(exc) from exc
         now = datetime.now(UTC)
-        if not await self.store.update(
-            "plans",
-            plan_id,
-            {"status": "draft"},
-            {
-                "status": "submitted",
-                "submitted_at": now,
-                "submitted_by": identity.user,
-                "version": doc["version"] + 1,
-            },
-        ):
+        fields = {
+            "status": "submitted",
+            "submitted_at": now,
+            "submitted_by": identity.user,
+            "version": doc["version"] + 1,
+        }
+        entry = self.directory.plan_entry({**doc, **fields})
+        if not await self.store.update("plans", plan_id, {"status": "draft"}, fields, [entry]):
             raise Conflict(f"plan {plan_id} was submitted meanwhile", code="plan-submitted")
+        await self.directory.plan_changed(plan_id, entry)
         rows, after = [], None
         while True:
             page = await self.store.members(plan_id, {}, after, BATCH)
@@ -430,6 +458,25 @@ class ListsService:
         await self.store.update("plans", plan_id, {}, {"snapshot_members": len(rows)})
         return (await self.plan(plan_id, identity))[2]
 
+    async def reopen(self, plan_id: str, identity: Identity) -> dict[str, Any]:
+        """A manager of the team (or an admin) reopens a submitted plan: a draft again, the
+        reopening recorded (who, when); its list is rebuilt to catch up with what changed while
+        it was locked. The snapshot stays as the record of the submission."""
+        _, _, doc = await self.plan(plan_id, identity)
+        if identity.role not in ("manager", "admin"):
+            raise Forbidden("not allowed")
+        if doc["status"] != "submitted":
+            raise Problem(f"plan {plan_id} is not submitted", status=409, code="plan-not-submitted")
+        reopened = [*doc.get("reopened", []), {"by": identity.user, "at": datetime.now(UTC)}]
+        fields = {"status": "draft", "reopened": reopened, "version": doc["version"] + 1}
+        entry = self.directory.plan_entry({**doc, **fields})
+        expected = {"status": "submitted", "version": doc["version"]}
+        if not await self.store.update("plans", plan_id, expected, fields, [entry]):
+            raise Conflict(f"plan {plan_id} changed meanwhile", code="stale-version")
+        await self.directory.plan_changed(plan_id, entry)
+        await self.rebuild(plan_id, f"reopen:{plan_id}")
+        return (await self.plan(plan_id, identity))[2]
+
     # --- the list, explain, and the add/edit flow
 
     async def members(
@@ -441,8 +488,9 @@ class ListsService:
         limit: int,
         snapshot: bool = False,
     ) -> dict[str, Any]:
-        await self.plan(plan_id, identity)
-        collection = SNAPSHOTS if snapshot else MEMBERSHIPS
+        plan, _, _ = await self.plan(plan_id, identity)
+        # A submitted plan's list is its snapshot (until the plan is reopened)
+        collection = SNAPSHOTS if snapshot or plan.submitted else MEMBERSHIPS
         items = await self.store.members(plan_id, filters, cursor, limit + 1, collection)
         more = len(items) > limit
         items = items[:limit]
@@ -469,6 +517,11 @@ class ListsService:
                 segments[code] = {**segments.get(code, {}), "segment": segment}
             customer = CustomerFacts(**{**customer.__dict__, "segments": segments})
         decision = domain.decide(plan, team, customer, await self.store.levels())
+        if plan.submitted and not proposed_segments:
+            frozen = (
+                await self.store.memberships_by_id([membership_id(plan_id, customer_id)])
+            ).get(membership_id(plan_id, customer_id))
+            decision = domain.locked_decision(decision, frozen)
         return {
             "plan_id": plan_id,
             "customer_id": customer_id,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from contracts.text import PlainText
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 from servicekit.auth import CurrentIdentity
 from servicekit.problems import if_match_version
 
@@ -16,7 +18,9 @@ from lists.static_lists import StaticListService
 
 router = APIRouter(prefix="/lists", tags=["static lists and groups"])
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+]
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
 ]
@@ -56,6 +60,21 @@ class ListFields(BaseModel):
     saved_search_id: str | None = Field(
         default=None, description="The saved search whose matches a group takes in"
     )
+    available_to_all: bool = Field(
+        default=False,
+        description="A group readable by every back-office user (seed 002); changed by its "
+        "owners only",
+    )
+
+    @model_validator(mode="after")
+    def _only_groups_are_shared(self) -> ListFields:
+        if self.available_to_all and self.kind != "group":
+            raise PydanticCustomError(
+                "group_only",
+                "only a group can be available to all",
+                {"fields": ["available_to_all"]},
+            )
+        return self
 
 
 class ListChange(BaseModel):
@@ -68,6 +87,7 @@ class ListChange(BaseModel):
     required_traits: list[Slug] | None = None
     owners: Owners | None = None
     saved_search_id: str | None = None
+    available_to_all: bool | None = None
 
 
 class CustomerIds(BaseModel):
@@ -103,8 +123,8 @@ async def find_lists(
     kind: Literal["static", "group"] | None = None,
     name: Annotated[str, Query(min_length=1, max_length=100)] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every list, or a customer's lists (``customer_id``), a team's groups (``team``), the
-    lists with a name (``name``, regardless of case)."""
+    """The lists the caller may see: every one, or a customer's lists (``customer_id``), a
+    team's groups (``team``), the lists with a name (``name``, regardless of case)."""
     query: dict[str, Any] = {}
     if name:
         query.update(lists.store.name_query(name))
@@ -117,14 +137,14 @@ async def find_lists(
         query["owners.teams"] = team
     if kind:
         query["kind"] = kind
-    return [shown(d) for d in await lists.store.find(query)]
+    return [shown(d) for d in await lists.find(query, identity)]
 
 
 @router.get("/{list_id}")
 async def get_list(
     list_id: str, lists: Lists, identity: CurrentIdentity, response: Response
 ) -> dict[str, Any]:
-    doc = await lists.get(list_id)
+    doc = await lists.get(list_id, identity)
     response.headers["ETag"] = f'"{doc["version"]}"'
     return shown(doc)
 
@@ -160,17 +180,17 @@ async def list_customers(
 ) -> dict[str, Any]:
     """The customers the list uses now (its rules applied); ``include_excluded`` shows the ones
     it leaves out too, with the reasons."""
-    return await lists.members(list_id, include_excluded, cursor, limit)
+    return await lists.members(list_id, identity, include_excluded, cursor, limit)
 
 
 @router.get("/{list_id}/customers.csv", response_class=StreamingResponse)
 async def export_customers(
     list_id: str, lists: Lists, identity: CurrentIdentity
 ) -> StreamingResponse:
-    await lists.get(list_id)
+    await lists.get(list_id, identity)
 
     async def pages(cursor: str | None) -> dict[str, Any]:
-        return await lists.members(list_id, False, cursor, 500)
+        return await lists.members(list_id, identity, False, cursor, 500)
 
     return csv_response(pages, ("customer_id", "mdm_code", "name"), f"{list_id}.csv")
 
@@ -178,7 +198,7 @@ async def export_customers(
 @router.get("/{list_id}/customer-ids")
 async def customer_ids(list_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
     """The ids of every customer on the list (rules not applied), e.g. to search within it."""
-    await lists.get(list_id)
+    await lists.get(list_id, identity)
     return {"customer_ids": await lists.store.all_customer_ids(list_id)}
 
 
@@ -216,11 +236,11 @@ customers = APIRouter(prefix="/customers", tags=["customers"])
 async def lists_of_customer(
     customer_id: str, lists: Lists, plans: Plans, identity: CurrentIdentity
 ) -> dict[str, Any]:
-    """Every list the customer is in: team plans' lists (with the segments that put them there)
-    and static lists and groups."""
-    memberships = await plans.store.memberships_of(customer_id)
+    """Every list the customer is in that the caller may see: their teams' plans' lists (with
+    the segments that put them there) and static lists and groups."""
+    memberships = await plans.visible_memberships(customer_id, identity)
     ids = await lists.store.lists_of(customer_id)
-    static = await lists.store.find({"_id": {"$in": ids}}) if ids else []
+    static = await lists.find({"_id": {"$in": ids}}, identity) if ids else []
     return {
         "plans": [
             {k: m.get(k) for k in ("plan_id", "since", "segments", "bricks", "reasons")}

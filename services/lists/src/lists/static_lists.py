@@ -38,29 +38,52 @@ class StaticListService:
     store: StaticListStore
     replica: ListsStore
 
-    def _may_change(self, doc: Mapping[str, Any], identity: Identity) -> None:
-        owners = doc.get("owners", {})
-        if identity.role in ("admin", "manager") or doc.get("created_by") == identity.user:
-            return
-        if identity.user in owners.get("reps", ()) or any(
-            identity.can_act_for_team(t) for t in owners.get("teams", ())
-        ):
-            return
-        raise Forbidden(f"list {doc['_id']} is not yours to change")
+    @staticmethod
+    def sees(doc: Mapping[str, Any], identity: Identity) -> bool:
+        return domain.sees_list(doc, identity.user, identity.role, identity.teams)
 
-    async def get(self, list_id: str) -> dict[str, Any]:
+    async def get(self, list_id: str, identity: Identity) -> dict[str, Any]:
+        """The list, if the caller may see it; another team's list does not exist for them."""
         doc = await self.store.get(list_id)
-        if doc is None:
+        if doc is None or not self.sees(doc, identity):
             raise NotFound(f"no list {list_id}", code="list-not-found")
         return doc
+
+    async def _changeable(self, list_id: str, identity: Identity) -> dict[str, Any]:
+        doc = await self.get(list_id, identity)
+        if not domain.owns_list(doc, identity.user, identity.role, identity.teams):
+            raise Forbidden("not allowed")  # readable by all, changed by its owners
+        return doc
+
+    async def find(self, query: Mapping[str, Any], identity: Identity) -> list[dict[str, Any]]:
+        return [doc for doc in await self.store.find(query) if self.sees(doc, identity)]
+
+    async def _check_owners(self, owners: Mapping[str, Any] | None) -> None:
+        """Owners name teams that exist (422 naming the field otherwise)."""
+        named = list((owners or {}).get("teams", ()))
+        if not named:
+            return
+        known = {t["_id"] for t in await self.replica.find("teams", {"_id": {"$in": named}})}
+        errors = [
+            {"loc": ("owners", "teams", i), "msg": "no such team", "type": "unknown_team"}
+            for i, team in enumerate(named)
+            if team not in known
+        ]
+        if errors:
+            raise Invalid.from_errors(errors)
 
     async def create(
         self, fields: dict[str, Any], customer_ids: Sequence[str], identity: Identity
     ) -> dict[str, Any]:
+        await self._check_owners(fields.get("owners"))
         now = datetime.now(UTC)
+        owners = fields.get("owners") or {}
+        if not owners.get("teams") and not owners.get("reps"):
+            owners = {**owners, "teams": sorted(identity.teams)}  # by default the creator's
         doc = {
             "_id": "L-" + uuid.uuid4().hex[:10],
             **fields,
+            "owners": owners,
             "version": 1,
             "created_by": identity.user,
             "created_at": now,
@@ -73,24 +96,24 @@ class StaticListService:
     async def change(
         self, list_id: str, version: int, fields: dict[str, Any], identity: Identity
     ) -> dict[str, Any]:
-        doc = await self.get(list_id)
-        self._may_change(doc, identity)
+        doc = await self._changeable(list_id, identity)
+        await self._check_owners(fields.get("owners"))
         if not await self.store.update(list_id, version, fields):
             raise Conflict(
                 f"list {list_id} is at version {doc['version']}, not {version}",
                 code="stale-version",
             )
-        return await self.get(list_id)
+        return await self.get(list_id, identity)
 
     async def delete(self, list_id: str, identity: Identity) -> None:
-        self._may_change(await self.get(list_id), identity)
+        await self._changeable(list_id, identity)
         await self.store.delete(list_id)
 
     async def add(
         self, list_id: str, customer_ids: Sequence[str], identity: Identity, source: str = "api"
     ) -> dict[str, Any]:
         """Add known customers; unknown ids are reported, not added."""
-        self._may_change(await self.get(list_id), identity)
+        await self._changeable(list_id, identity)
         wanted = list(dict.fromkeys(customer_ids))
         known = await self.replica.customers_by_id(wanted)
         found = [cid for cid in wanted if facts(known.get(cid)) is not None]
@@ -103,7 +126,7 @@ class StaticListService:
         return {"added": added, "already_listed": len(found) - added, "unknown": unknown}
 
     async def remove(self, list_id: str, customer_id: str, identity: Identity) -> None:
-        self._may_change(await self.get(list_id), identity)
+        await self._changeable(list_id, identity)
         if not await self.store.remove(list_id, customer_id):
             raise NotFound(f"customer {customer_id} is not on list {list_id}", code="not-on-list")
 
@@ -157,10 +180,15 @@ class StaticListService:
         return {**result, "rejected": rejected}
 
     async def members(
-        self, list_id: str, include_excluded: bool, cursor: str | None, limit: int
+        self,
+        list_id: str,
+        identity: Identity,
+        include_excluded: bool,
+        cursor: str | None,
+        limit: int,
     ) -> dict[str, Any]:
         """The list's customers with whether each is used (the rules applied now)."""
-        rules = _rules(await self.get(list_id))
+        rules = _rules(await self.get(list_id, identity))
         items: list[dict[str, Any]] = []
         after = cursor
         while len(items) < limit:

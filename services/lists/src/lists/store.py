@@ -70,26 +70,38 @@ class ListsStore:
 
     # --- teams and plans
 
-    async def insert(self, collection: str, doc: dict[str, Any]) -> bool:
+    async def insert(
+        self, collection: str, doc: dict[str, Any], entries: Sequence[dict[str, Any]] = ()
+    ) -> bool:
+        """Insert ``doc`` (with ``entries`` in its outbox) unless its id is taken."""
         try:
-            await getattr(self, collection).insert_one(doc)
+            await getattr(self, collection).insert_one(
+                {**doc, **({OUTBOX: list(entries)} if entries else {})}
+            )
         except DuplicateKeyError:
             return False
         return True
 
     async def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
-        return await getattr(self, collection).find_one({"_id": doc_id})
+        return await getattr(self, collection).find_one({"_id": doc_id}, HIDDEN)
 
     async def find(self, collection: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return await getattr(self, collection).find(dict(query)).sort("_id").to_list(None)
+        return await getattr(self, collection).find(dict(query), HIDDEN).sort("_id").to_list(None)
 
     async def update(
-        self, collection: str, doc_id: str, expected: Mapping[str, Any], fields: Mapping[str, Any]
+        self,
+        collection: str,
+        doc_id: str,
+        expected: Mapping[str, Any],
+        fields: Mapping[str, Any],
+        entries: Sequence[dict[str, Any]] = (),
     ) -> bool:
-        """Set ``fields`` if the document still matches ``expected``."""
-        result = await getattr(self, collection).update_one(
-            {"_id": doc_id, **expected}, {"$set": dict(fields)}
-        )
+        """Set ``fields`` if the document still matches ``expected``; ``entries`` (the events
+        the change causes) go to its outbox in the same write."""
+        change: dict[str, Any] = {"$set": dict(fields)}
+        if entries:
+            change["$push"] = {OUTBOX: {"$each": list(entries)}}
+        result = await getattr(self, collection).update_one({"_id": doc_id, **expected}, change)
         return result.matched_count == 1
 
     async def add_to_set(self, plan_id: str, field: str, value: str, remove_from: str) -> bool:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from contracts.limits import INT64_MAX
+from contracts.text import PlainText
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -48,7 +49,9 @@ class CouponDefinition(BaseModel):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$")] = Field(
         examples=["WELCOME10"]
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+    ]
     discount: Discount
     code_pattern: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9#X-]{6,32}$")] | None = Field(
         default=None,

@@ -11,6 +11,7 @@ from segmentation.handlers import SegmentationService
 from segmentation.recompute import Recompute
 from segmentation.settings import SegmentationSettings
 from segmentation.store import CUSTOMERS, SEGMENTATIONS, SegmentationStore
+from segmentation.team_scope import TeamScope
 
 
 def build(settings: SegmentationSettings | None = None) -> FastAPI:
@@ -25,6 +26,7 @@ def build(settings: SegmentationSettings | None = None) -> FastAPI:
         ConsumerSlot("customer_events", runtime.publisher),
         ConsumerSlot("loyalty_events", runtime.publisher),
         runtime.jobs,
+        TeamScope(store),
     )
     runtime.jobs.register(Recompute(segmentation, settings.recompute_batch))
     consumers.subscribe(runtime, segmentation)

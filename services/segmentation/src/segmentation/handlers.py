@@ -30,7 +30,7 @@ from servicekit.consumer_slot import ConsumerSlot, SlotWrite, input_id
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
-from servicekit.problems import Conflict, Invalid, NotFound
+from servicekit.problems import Conflict, Forbidden, Invalid, NotFound
 from servicekit.settings import ServiceSettings
 
 from segmentation import customer_events
@@ -42,6 +42,7 @@ from segmentation.store import (
     SegmentationStore,
     profile_path,
 )
+from segmentation.team_scope import TeamScope
 
 SOURCE = "cdp/segmentation"
 RECOMPUTE = "segmentation-recompute"  # the batch job kind (segmentation.recompute)
@@ -115,6 +116,7 @@ class SegmentationService:
     customer_events_slot: ConsumerSlot  # the customer-events path's slot in each customer
     loyalty_events_slot: ConsumerSlot  # the loyalty-metrics path's
     jobs: BatchJobRunner
+    team_scope: TeamScope  # whose lists a profile edit can move
     _parsed: dict[tuple[str, int], Defined] = field(default_factory=dict)
 
     # --- segmentations
@@ -410,8 +412,10 @@ class SegmentationService:
     async def set_profile(
         self, customer_id: str, code: str, profile: Profile, identity: Identity
     ) -> dict[str, Any]:
-        """Replace the customer's profile values in one segmentation and reassess."""
+        """Replace the customer's profile values in one segmentation and reassess; refused
+        when it can move the list of a team the caller does not act for."""
         doc, _ = await self._profile_target(customer_id, code, profile)
+        await self.team_scope.check_profile_edit(identity, doc, code)
 
         def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
             if old is None:
@@ -436,7 +440,7 @@ class SegmentationService:
                 saved = await self.set_profile(customer_id, code, profile, identity)
                 segment = saved["segmentations"].get(code, {}).get("segment")
                 report.append({"row": number, "customer_id": customer_id, "segment": segment})
-            except (NotFound, Invalid) as exc:
+            except (NotFound, Invalid, Forbidden) as exc:
                 report.append(
                     {
                         "row": number,

@@ -21,6 +21,7 @@ from servicekit.tombstones import Tombstones
 
 SEGMENTATIONS = "segmentations"
 CUSTOMERS = "customers"
+TEAMS, PLANS = "teams", "plans"  # replicas of the lists service's teams and plans (by events)
 VERSIONS = "segmentation_versions"
 # Stamp of the recompute job that last changed a customer's segments (see recompute.py)
 RECOMPUTED = "recomputed"
@@ -46,9 +47,34 @@ class SegmentationStore:
         self.versions = db[VERSIONS]
         self.customers = db[CUSTOMERS]
         self.tombstones = Tombstones(db[TOMBSTONES])
+        self.teams = db[TEAMS]
+        self.plans = db[PLANS]
 
     async def create_indexes(self) -> None:
         await self.customers.create_index([(f"{RECOMPUTED}.job", ASCENDING)], name="recomputed")
+        await self.plans.create_index([("segmentations", ASCENDING)], name="plan_segmentations")
+
+    # --- teams and plans (replicas)
+
+    async def upsert_versioned(
+        self, collection: str, doc_id: str, version: int, fields: Mapping[str, Any]
+    ) -> None:
+        """Hold ``fields`` unless this version or a newer one is held already."""
+        try:
+            await getattr(self, collection).update_one(
+                {"_id": doc_id, "$or": [{"version": {"$lt": version}}, {"version": None}]},
+                {"$set": {**fields, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # we hold this version or a newer one already
+
+    async def plans_assigning(self, code: str) -> list[dict[str, Any]]:
+        return await self.plans.find({"segmentations": code}).to_list(None)
+
+    async def territories(self, team_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        cursor = self.teams.find({"_id": {"$in": list(team_ids)}}, {"bricks": 1})
+        return {doc["_id"]: frozenset(doc.get("bricks", ())) async for doc in cursor}
 
     # --- segmentations
 

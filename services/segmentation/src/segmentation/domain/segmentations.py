@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from contracts.segmentation_events import SegmentationLevel
+from contracts.text import PlainText
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -17,7 +18,9 @@ from segmentation.domain import rules
 from segmentation.domain.rules import Rule
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
+]
 ProfileValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Profile = dict[str, str]
 KIND_OF_LEVEL: dict[str, str] = {"customer": "person", "account": "account"}
