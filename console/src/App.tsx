@@ -1,4 +1,4 @@
-import { AppShell, Button, Group, Text, Title } from "@mantine/core";
+import { Anchor, AppShell, Button, Group, Text, Title, VisuallyHidden } from "@mantine/core";
 import { useEffect, useState } from "react";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 
@@ -59,10 +59,13 @@ export function App() {
                 Customer data platform
               </Link>
             </Title>
-            <Link to="/customers">Customers</Link>
+            <Anchor component={Link} to="/customers">
+              Customers
+            </Anchor>
           </Group>
           <Group gap="sm">
-            <Text size="sm" aria-label="Signed in as">
+            <Text size="sm">
+              <VisuallyHidden>Signed in as </VisuallyHidden>
               {person.user} · {person.role}
               {person.teams.length ? ` · ${person.teams.join(", ")}` : ""}
             </Text>

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from gateway import openapi
 
 CONSOLE = Path(__file__).resolve().parents[1]

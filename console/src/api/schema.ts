@@ -817,17 +817,36 @@ export interface components {
         };
         /** Coupon */
         Coupon: {
-            /** Code */
-            code?: string | null;
-            /** Id */
+            /**
+             * Definition
+             * @description The promotion's code
+             */
+            definition: string;
+            discount?: components["schemas"]["Discount"] | null;
+            /** Expires At */
+            expires_at?: string | null;
+            /**
+             * Id
+             * @description The coupon's code, as the customer shows it
+             */
             id: string;
-            /** Promotion */
-            promotion?: string | null;
+            /** Issued At */
+            issued_at?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Order Id */
+            order_id?: string | null;
+            /** Redeemed At */
+            redeemed_at?: string | null;
+            /** State */
+            state?: string | null;
             /**
              * Tab
              * @enum {string}
              */
             tab: "active" | "applied" | "lapsed";
+            /** Usable From */
+            usable_from?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1082,6 +1101,15 @@ export interface components {
             teams?: string[];
             /** User */
             user: string;
+        };
+        /** Discount */
+        Discount: {
+            /** Kind */
+            kind: string;
+            /** Value */
+            value: string | number;
+        } & {
+            [key: string]: unknown;
         };
         /** FromFulfilments */
         FromFulfilments: {

@@ -73,7 +73,7 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
       <Text component="dt" size="xs" c="dimmed">
         {label}
       </Text>
-      <Text component="dd" m={0}>
+      <Text component="dd" m={0} style={{ overflowWrap: "anywhere" }}>
         {children}
       </Text>
     </div>
@@ -84,7 +84,7 @@ function Stars({ label, value }: { label: string; value: number | null | undefin
   if (value === null || value === undefined) return <Field label={label}>—</Field>;
   return (
     <Field label={label}>
-      <span aria-label={`${value} of 5 stars`}>{"★".repeat(value) + "☆".repeat(Math.max(0, 5 - value))}</span>
+      <span role="img" aria-label={`${value} of 5 stars`}>{"★".repeat(value) + "☆".repeat(Math.max(0, 5 - value))}</span>
     </Field>
   );
 }
@@ -109,7 +109,7 @@ function LoyaltyFields({ member }: { member: Schemas["LoyaltyMember"] }) {
     <SimpleGrid cols={{ base: 2, sm: 3 }} component="dl" spacing="xs" m={0}>
       <Field label="Status">{member.status}</Field>
       <Field label="Tier">
-        <Badge variant="light">{member.tier ?? "—"}</Badge>
+        <Badge variant="filled" color="blue.8">{member.tier ?? "—"}</Badge>
         {member.next_tier ? ` (${member.next_tier.points_needed} to ${member.next_tier.tier})` : ""}
       </Field>
       <Field label="Points balance">{member.points_balance}</Field>
@@ -191,17 +191,23 @@ function CouponsPart({ part }: { part: View["coupons"] }) {
                 <Table.Tr>
                   <Table.Th scope="col">Code</Table.Th>
                   <Table.Th scope="col">Promotion</Table.Th>
+                  <Table.Th scope="col">Discount</Table.Th>
                   <Table.Th scope="col">Issued</Table.Th>
-                  <Table.Th scope="col">Valid until</Table.Th>
+                  <Table.Th scope="col">{key === "applied" ? "Redeemed" : "Expires"}</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {tabs[key].map((c) => (
                   <Table.Tr key={c.id}>
-                    <Table.Td>{c.code ?? c.id}</Table.Td>
-                    <Table.Td>{String(c.promotion ?? c.coupon ?? "—")}</Table.Td>
-                    <Table.Td>{formatDate(c.issued_at as string | undefined)}</Table.Td>
-                    <Table.Td>{formatDate(c.valid_until as string | undefined)}</Table.Td>
+                    <Table.Td>{c.id}</Table.Td>
+                    <Table.Td>{c.name ?? c.definition}</Table.Td>
+                    <Table.Td>{discountLabel(c.discount)}</Table.Td>
+                    <Table.Td>{formatDate(c.issued_at)}</Table.Td>
+                    <Table.Td>
+                      {key === "applied"
+                        ? `${formatDate(c.redeemed_at)}${c.order_id ? ` (${c.order_id})` : ""}`
+                        : formatDay(c.expires_at)}
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -211,6 +217,11 @@ function CouponsPart({ part }: { part: View["coupons"] }) {
       ))}
     </Tabs>
   );
+}
+
+function discountLabel(d: Schemas["Discount"] | null | undefined): string {
+  if (!d) return "—";
+  return d.kind === "percent" ? `${d.value}%` : `${d.value} ${d.kind}`;
 }
 
 function SegmentsPart({ part }: { part: View["segments"] }) {

@@ -6,6 +6,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { formatDate, formatDay } from "../lib/format";
 import { displayName } from "../lib/search";
 import { useFocusHeading } from "../lib/useFocusHeading";
+import { StatusBadge } from "./StatusBadge";
 import { Failure, Loading } from "./common";
 
 type Customer = Schemas["Customer"];
@@ -56,9 +57,7 @@ export function CustomerRecordScreen() {
           {displayName(c)}
         </Title>
         <Group>
-          <Badge variant="light" color={c.status === "active" ? "green" : "gray"}>
-            {c.status}
-          </Badge>
+          <StatusBadge status={c.status} />
           <Anchor component={Link} to={`/customers/${c.id}/360`}>
             Customer 360
           </Anchor>
@@ -76,7 +75,7 @@ export function CustomerRecordScreen() {
           </Title>
           <Group gap="xs">
             {c.traits!.map((t) => (
-              <Badge key={t} variant="outline">
+              <Badge key={t} variant="outline" color="gray.8">
                 {t}
               </Badge>
             ))}
@@ -99,7 +98,7 @@ export function CustomerDetails({ customer }: { customer: Customer }) {
             <Text component="dt" size="xs" c="dimmed">
               {label}
             </Text>
-            <Text component="dd" m={0}>
+            <Text component="dd" m={0} style={{ overflowWrap: "anywhere" }}>
               {key === "date_of_birth" ? formatDay(String(customer[key])) : String(customer[key])}
             </Text>
           </div>

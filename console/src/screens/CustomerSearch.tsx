@@ -1,4 +1,4 @@
-import { Alert, Anchor, Badge, Button, Group, Loader, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
+import { Alert, Anchor, Button, Group, Loader, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
 import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
@@ -7,6 +7,7 @@ import { api, unwrap } from "../api/client";
 import { displayName, PAGE_SIZE, SEARCH_DEBOUNCE_MS, searchTerm } from "../lib/search";
 import { useDebounced } from "../lib/useDebounced";
 import { useFocusHeading } from "../lib/useFocusHeading";
+import { StatusBadge } from "./StatusBadge";
 
 export function CustomerSearchScreen() {
   const heading = useFocusHeading<HTMLHeadingElement>();
@@ -50,7 +51,7 @@ export function CustomerSearchScreen() {
           type="search"
           value={typed}
           onChange={(e) => change(e.currentTarget.value)}
-          rightSection={results.isFetching ? <Loader size="xs" aria-label="Searching" /> : null}
+          rightSection={results.isFetching ? <Loader size="xs" aria-hidden /> : null}
           maw={520}
         />
       </form>
@@ -92,9 +93,7 @@ export function CustomerSearchScreen() {
                 <Table.Td>{c.mdm_code ?? "—"}</Table.Td>
                 <Table.Td>{c.addresses?.find((a) => a.primary)?.city ?? c.addresses?.[0]?.city ?? "—"}</Table.Td>
                 <Table.Td>
-                  <Badge variant="light" color={c.status === "active" ? "green" : "gray"}>
-                    {c.status}
-                  </Badge>
+                  <StatusBadge status={c.status} />
                 </Table.Td>
                 <Table.Td>
                   <Anchor component={Link} to={`/customers/${c.id}/360`} aria-label={`360 of ${displayName(c)}`}>

@@ -1,11 +1,12 @@
-import { Alert, Center, Loader } from "@mantine/core";
+import { Alert, Center, Loader, VisuallyHidden } from "@mantine/core";
 
 import { ApiError } from "../api/client";
 
 export function Loading({ what }: { what: string }) {
   return (
     <Center p="xl" role="status" aria-live="polite">
-      <Loader aria-label={`Loading ${what}`} />
+      <Loader aria-hidden />
+      <VisuallyHidden>Loading {what}</VisuallyHidden>
     </Center>
   );
 }
@@ -22,7 +23,7 @@ export function Failure({ error, what }: { error: Error; what: string }) {
 /** A part of a view whose service did not answer: the rest of the screen still works. */
 export function Unavailable({ what, service }: { what: string; service?: string | null }) {
   return (
-    <Alert color="yellow" title={`${what} unavailable`} role="status">
+    <Alert color="gray" title={`${what} unavailable`} role="status">
       {service ? `The ${service} service is not answering right now.` : "Not available right now."}{" "}
       The rest of the view still works; try again later.
     </Alert>

@@ -111,11 +111,23 @@ class Purchases(BaseModel):
     items: list[Purchase]
 
 
+class Discount(Open):
+    kind: str
+    value: str | int | float
+
+
 class Coupon(Open):
-    id: str
+    id: str = Field(description="The coupon's code, as the customer shows it")
     tab: Literal["active", "applied", "lapsed"]
-    code: str | None = None
-    promotion: str | None = None
+    definition: str = Field(description="The promotion's code")
+    name: str | None = None
+    discount: Discount | None = None
+    state: str | None = None
+    issued_at: str | None = None
+    usable_from: str | None = None
+    expires_at: str | None = None
+    redeemed_at: str | None = None
+    order_id: str | None = None
 
 
 class CouponTabs(BaseModel):
