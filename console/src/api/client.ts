@@ -56,3 +56,11 @@ export async function unwrap<T>(
     problem.field,
   );
 }
+
+/** The customer search (GET /api/customers) with the criteria the quick search uses. */
+export function searchCustomers(
+  query: { q: string; limit: number; cursor?: string },
+  signal: AbortSignal,
+): Promise<Schemas["CustomerPage"]> {
+  return unwrap(api.GET("/api/customers", { params: { query: { ...query, sort: "last_name" } }, signal }));
+}

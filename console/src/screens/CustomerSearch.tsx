@@ -1,10 +1,11 @@
 import { Alert, Anchor, Button, Group, Loader, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
-import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { displayName, PAGE_SIZE, SEARCH_DEBOUNCE_MS, searchTerm } from "../lib/search";
+import { searchCustomers } from "../api/client";
+import { quickSearchQuery } from "../lib/customerSearch";
+import { displayName, SEARCH_DEBOUNCE_MS, searchTerm } from "../lib/search";
 import { useDebounced } from "../lib/useDebounced";
 import { useFocusHeading } from "../lib/useFocusHeading";
 import { StatusBadge } from "./StatusBadge";
@@ -16,22 +17,7 @@ export function CustomerSearchScreen() {
   const term = searchTerm(useDebounced(typed, SEARCH_DEBOUNCE_MS));
 
   // A new term replaces the query: TanStack Query aborts the stale request (its signal).
-  const results = useInfiniteQuery({
-    queryKey: ["customers", "quick", term],
-    enabled: term !== null,
-    initialPageParam: null as string | null,
-    placeholderData: keepPreviousData,
-    queryFn: ({ signal, pageParam }) =>
-      unwrap(
-        api.GET("/api/customers", {
-          params: {
-            query: { q: term!, limit: PAGE_SIZE, sort: "last_name", ...(pageParam ? { cursor: pageParam } : {}) },
-          },
-          signal,
-        }),
-      ),
-    getNextPageParam: (page) => page.next_cursor ?? undefined,
-  });
+  const results = useInfiniteQuery(quickSearchQuery(term, searchCustomers));
   const customers = results.data?.pages.flatMap((p) => p.items) ?? [];
 
   const change = (value: string) => {
