@@ -796,25 +796,6 @@ export interface components {
             /** State */
             state?: string | null;
         };
-        /**
-         * Assignment
-         * @description A customer's state in one segmentation.
-         */
-        Assignment: {
-            /** Profile */
-            profile?: {
-                [key: string]: string;
-            };
-            /** Rule Version */
-            rule_version: number;
-            /**
-             * Segment
-             * @description The segment the customer falls in; None: none
-             */
-            segment: string | null;
-            /** Segmentation */
-            segmentation: string;
-        };
         /** Coupon */
         Coupon: {
             /**
@@ -1350,10 +1331,19 @@ export interface components {
             bricks?: string[] | null;
             /** Plan Id */
             plan_id: string;
-            /** Reasons */
-            reasons?: unknown;
-            /** Segments */
-            segments?: unknown;
+            /**
+             * Reasons
+             * @default []
+             */
+            reasons: unknown[];
+            /**
+             * Segments
+             * @description Segmentation -> the segment that put the customer on the list
+             * @default {}
+             */
+            segments: {
+                [key: string]: string | null;
+            };
             /** Since */
             since?: string | null;
         } & {
@@ -1461,6 +1451,28 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * SegmentState
+         * @description The customer's state in one segmentation (contracts' Assignment, keyed by its code).
+         */
+        SegmentState: {
+            /**
+             * Profile
+             * @default {}
+             */
+            profile: {
+                [key: string]: string;
+            };
+            /** Rule Version */
+            rule_version: number;
+            /**
+             * Segment
+             * @description The segment the customer falls in; None: none
+             */
+            segment: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Segments */
         Segments: {
             /** Customer Id */
@@ -1469,7 +1481,7 @@ export interface components {
             revision: number;
             /** Segmentations */
             segmentations: {
-                [key: string]: components["schemas"]["Assignment"];
+                [key: string]: components["schemas"]["SegmentState"];
             };
         } & {
             [key: string]: unknown;

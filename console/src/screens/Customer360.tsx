@@ -268,16 +268,22 @@ function ListsPart({ part }: { part: View["lists"] }) {
           <Table.Thead>
             <Table.Tr>
               <Table.Th scope="col">Plan</Table.Th>
-              <Table.Th scope="col">Since</Table.Th>
+              <Table.Th scope="col">Segments</Table.Th>
               <Table.Th scope="col">Bricks</Table.Th>
+              <Table.Th scope="col">Since</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {plans.map((p) => (
               <Table.Tr key={p.plan_id}>
                 <Table.Td>{p.plan_id}</Table.Td>
-                <Table.Td>{formatDate(p.since)}</Table.Td>
+                <Table.Td>
+                  {Object.entries(p.segments ?? {})
+                    .map(([code, segment]) => `${code}: ${segment ?? "none"}`)
+                    .join(", ") || "—"}
+                </Table.Td>
                 <Table.Td>{p.bricks?.join(", ") ?? "—"}</Table.Td>
+                <Table.Td>{formatDate(p.since)}</Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Generic, Literal, TypeVar
 
 from contracts.customers import Customer
-from contracts.segmentation_events import Assignment
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
@@ -140,18 +139,28 @@ class Items(BaseModel):
     items: list[dict[str, Any]]
 
 
+class SegmentState(Open):
+    """The customer's state in one segmentation (contracts' Assignment, keyed by its code)."""
+
+    segment: str | None = Field(description="The segment the customer falls in; None: none")
+    rule_version: int
+    profile: dict[str, str] = {}
+
+
 class Segments(Open):
     customer_id: str
     revision: int
-    segmentations: dict[str, Assignment]
+    segmentations: dict[str, SegmentState]
 
 
 class PlanMembership(Open):
     plan_id: str
     since: str | None = None
-    segments: Any = None
+    segments: dict[str, str | None] = Field(
+        default={}, description="Segmentation -> the segment that put the customer on the list"
+    )
     bricks: list[str] | None = None
-    reasons: Any = None
+    reasons: list[Any] = []
 
 
 class StaticListRef(Open):
