@@ -7,7 +7,7 @@ takes a bearer token issued by whoever issues them (later an OpenID Connect prov
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from servicekit.auth import ROLES, mint_token
 from gateway.settings import GatewaySettings
 
 PersonRole = Literal["rep", "manager", "admin"]
-assert set(PersonRole.__args__) == set(ROLES)  # type: ignore[attr-defined]
+assert set(get_args(PersonRole)) == set(ROLES)  # the roles of people, as servicekit has them
 
 
 class SignInOptions(BaseModel):
