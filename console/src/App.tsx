@@ -3,15 +3,18 @@ import { useEffect, useState } from "react";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 
 import { whenSignedOut } from "./api/client";
-import { readClaims, storedToken, storeToken, type Person } from "./lib/session";
+import { isExpired, readClaims, storedToken, storeToken, type Person } from "./lib/session";
 import { Customer360Screen } from "./screens/Customer360";
 import { CustomerRecordScreen } from "./screens/CustomerRecord";
 import { CustomerSearchScreen } from "./screens/CustomerSearch";
 import { SignInScreen } from "./screens/SignIn";
 
+/** Who the stored token is for; an expired or unreadable token signs the person out. */
 function currentPerson(): Person | null {
   const token = storedToken();
-  return token ? readClaims(token) : null;
+  const person = token ? readClaims(token) : null;
+  if (token && (!person || isExpired(person))) storeToken(null);
+  return person && !isExpired(person) ? person : null;
 }
 
 export function App() {

@@ -32,6 +32,8 @@ describe("pasted token", () => {
     expect(validatePastedToken("")).toMatch(/Paste/);
     expect(validatePastedToken("abc.def")).toMatch(/not a JSON Web Token/);
     expect(validatePastedToken(token({ sub: "ana", role: "rep" }))).toBeNull();
+    expect(validatePastedToken(token({ role: "rep" }))).toMatch(/no user/);
+    expect(validatePastedToken(token({ sub: "ana", role: "rep", exp: 100 }), 101)).toMatch(/expired/);
   });
 
   it("tells who it is for and when it expires", () => {

@@ -1,4 +1,5 @@
 /** The sign-in forms' validation (the gateway checks again). */
+import { isExpired, readClaims } from "./session";
 
 export interface DevSignIn {
   user: string;
@@ -29,9 +30,12 @@ export function validateDevSignIn(form: DevSignIn, roles: readonly string[]): Er
   return errors;
 }
 
-export function validatePastedToken(token: string): string | null {
+export function validatePastedToken(token: string, nowSeconds = Date.now() / 1000): string | null {
   const parts = token.trim().split(".");
   if (!token.trim()) return "Paste a bearer token";
   if (parts.length !== 3 || parts.some((p) => !p)) return "That is not a JSON Web Token";
+  const person = readClaims(token);
+  if (!person) return "The token names no user and role";
+  if (isExpired(person, nowSeconds)) return "The token has expired";
   return null;
 }
