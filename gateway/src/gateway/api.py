@@ -20,6 +20,7 @@ from servicekit.problems import Problem
 
 from gateway.upstream import API_PREFIX, Upstreams
 from gateway.view import customer_360, timeline_page
+from gateway.view_models import Customer360, Customer360TimelinePage
 
 router = APIRouter(prefix=API_PREFIX, tags=["customers"])
 IfMatch = Annotated[
@@ -175,7 +176,7 @@ async def customer_history(
     )
 
 
-@router.get("/customers/{customer_id}/360")
+@router.get("/customers/{customer_id}/360", responses={200: {"model": Customer360}})
 async def get_customer_360(
     customer_id: str, request: Request, services: Services, identity: CurrentIdentity
 ) -> Response:
@@ -188,7 +189,11 @@ async def get_customer_360(
     return Response(json.dumps(view, separators=(",", ":")), media_type="application/json")
 
 
-@router.get("/customers/{customer_id}/360/timeline")
+@router.get(
+    "/customers/{customer_id}/360/timeline",
+    response_model=None,
+    responses={200: {"model": Customer360TimelinePage}},
+)
 async def get_customer_360_timeline(
     customer_id: str,
     request: Request,

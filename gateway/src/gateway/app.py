@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import re
+import warnings
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -11,7 +15,7 @@ from servicekit import logging as cdp_logging
 from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
-from gateway import api, targeting
+from gateway import api, console, sign_in, targeting
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -42,6 +46,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(targeting.router)
+    sign_in.install(app, settings)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -56,4 +61,32 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
+    app.openapi = _unique_operation_ids(app.openapi)  # type: ignore[method-assign]
+    if settings.console_dir:
+        console.install(app, Path(settings.console_dir))  # last: every route above wins
+
     return app
+
+
+def _unique_operation_ids(
+    openapi: Callable[[], dict[str, Any]],
+) -> Callable[[], dict[str, Any]]:
+    """FastAPI names a route's operations after its first method, so a pass-through route with
+    several methods repeats one id; ids must be unique (generated clients are keyed by them):
+    each repeated one is renamed after its own method."""
+
+    def unique() -> dict[str, Any]:
+        with warnings.catch_warnings():  # FastAPI warns about the repeats we mend below
+            warnings.simplefilter("ignore", UserWarning)
+            schema = openapi()
+        operations = [op for ops in schema["paths"].values() for op in ops.values()]
+        counts: dict[str, int] = {}
+        for op in operations:
+            counts[op["operationId"]] = counts.get(op["operationId"], 0) + 1
+        for ops in schema["paths"].values():
+            for method, op in ops.items():
+                if counts[op["operationId"]] > 1:
+                    op["operationId"] = re.sub(r"_[a-z]+$", f"_{method}", op["operationId"])
+        return schema
+
+    return unique

@@ -1,3 +1,4 @@
+from pydantic import Field
 from servicekit.settings import ServiceSettings
 
 
@@ -13,3 +14,6 @@ class GatewaySettings(ServiceSettings):
     bulk_timeout_seconds: float = 600.0
     # attachments pass through (the customer service enforces its own, smaller limit)
     max_body_bytes: int = 6 * 1024 * 1024
+    console_dir: str = Field(
+        default="", description="The built web console (console/dist), served at /; empty: none"
+    )

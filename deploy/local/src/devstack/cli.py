@@ -109,6 +109,7 @@ def up(args: argparse.Namespace) -> int:
 
         print(load_demo(gateway, token, kafka_bootstrap), flush=True)
     print(f"\nPlatform up in {time.monotonic() - started:.1f}s")
+    print(f"  console   {gateway}/   (dev mode: sign in as anyone)")
     print(f"  gateway   {gateway}   (OpenAPI: {gateway}/docs)")
     for name in BACKENDS:
         print(f"  {name:<13} http://127.0.0.1:{ports[name]}")

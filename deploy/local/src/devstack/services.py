@@ -21,6 +21,8 @@ SERVICES: dict[str, tuple[str, int]] = {
     "gateway": ("gateway", 8080),
 }
 BACKENDS = ("customer", "segmentation", "lists", "loyalty")
+REPO = Path(__file__).resolve().parents[4]
+CONSOLE_DIST = REPO / "console" / "dist"  # built by ./dev (up and test) when its sources change
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Deployment:
         if name == "gateway":
             for backend in BACKENDS:
                 env[f"CDP_{backend.upper()}_URL"] = f"http://127.0.0.1:{ports[backend]}"
+            env["CDP_CONSOLE_DIR"] = str(CONSOLE_DIST)
         return env
 
 

@@ -201,6 +201,9 @@ def create_app(
     return app
 
 
+KEEP_ALIVE_SECONDS = 30
+
+
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service process; SIGTERM drains and stops it gracefully."""
     import uvicorn
@@ -211,4 +214,7 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_level="warning",
         timeout_graceful_shutdown=15,
+        # Longer than clients keep an idle connection (httpx: 5 s, as uvicorn's default): with
+        # equal timeouts a client may reuse a connection the server is closing (a ReadError).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
