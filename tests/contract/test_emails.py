@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from contracts.emails import Email, plain
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
@@ -106,9 +105,13 @@ def boundaries() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("address", boundaries() + generated(4000))
-def test_it_agrees_with_email_str(address: str) -> None:
-    assert outcome(FAST, address) == outcome(REFERENCE, address)
+def test_it_agrees_with_email_str() -> None:
+    disagreements = [
+        (address, outcome(FAST, address), outcome(REFERENCE, address))
+        for address in boundaries() + generated(4000)
+        if outcome(FAST, address) != outcome(REFERENCE, address)
+    ]
+    assert disagreements == []
 
 
 def test_the_generated_addresses_take_both_paths() -> None:
