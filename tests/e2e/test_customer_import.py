@@ -95,6 +95,48 @@ async def test_import_creates_updates_matches_and_reports_bad_rows(gateway) -> N
     assert again["progress"]["created"] == 0 and again["progress"]["rejected"] == 2
 
 
+async def test_address_columns_update_the_primary_address_field_by_field(gateway) -> None:
+    """Seed 003: an update merges into the matched customer; the row's address columns change
+    those fields of the primary address and leave the rest of it, and the other addresses, be."""
+    family = f"Ad{uuid.uuid4().hex[:6]}"
+    home = {
+        "line1": "Str. Veche 1",
+        "city": "Cluj",
+        "state": "CJ",
+        "country": "RO",
+        "postal_code": "400001",
+        "brick": "BR-CLJ-01",
+        "primary": True,
+    }
+    work = {
+        "line1": "Bd. Eroilor 9",
+        "city": "Cluj",
+        "country": "RO",
+        "postal_code": "400129",
+        "brick": "BR-CLJ-02",
+        "primary": False,
+    }
+    created = await gateway.post(
+        "/api/customers",
+        json={
+            "first_name": "Ana",
+            "last_name": family,
+            "email": f"ana@{family}.example.org",
+            "addresses": [home, work],
+        },
+    )
+    assert created.status_code == 201, created.text
+    text = f"Given,Family,E-mail,Street\nAna,{family},ana@{family}.example.org,Str. Noua 2\n"
+
+    mapping = {"Given": "first_name", "Family": "last_name", "E-mail": "email"}
+    job = await run_import(gateway, text, mapping={**mapping, "Street": "address_line1"})
+
+    assert job["progress"]["updated"] == 1
+    stored = (await gateway.get(f"/api/customers/{created.json()['id']}")).json()
+    addresses = [{k: v for k, v in a.items() if v is not None} for a in stored["addresses"]]
+    assert addresses == [{**home, "line1": "Str. Noua 2"}, work]
+
+
 async def test_abort_mode_imports_nothing_when_a_row_is_bad(gateway) -> None:
     family = f"Ab{uuid.uuid4().hex[:6]}"
     text = f"Given,Family,E-mail\nAna,{family},ana@example.org\nBad,{family},nope\n"

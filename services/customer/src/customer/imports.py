@@ -120,6 +120,20 @@ def to_fields(cells: list[str], columns: dict[int, str]) -> dict[str, Any]:
     return fields
 
 
+def merged_addresses(
+    stored: list[dict[str, Any]], imported: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A matched customer's addresses after a row's address columns: they change those fields of
+    the primary address (the first, if none is marked) and leave its other fields and the other
+    addresses as they were; a customer without an address gets the row's as its primary."""
+    (row_address,) = imported
+    if not stored:
+        return imported
+    primary = next((i for i, a in enumerate(stored) if a.get("primary")), 0)
+    fields = {k: v for k, v in row_address.items() if k != "primary"}
+    return [{**a, **fields} if i == primary else a for i, a in enumerate(stored)]
+
+
 @dataclass
 class Row:
     number: int
@@ -473,6 +487,8 @@ class CustomerImport:
             return
         record = found[0]
         patch = {k: v for k, v in row.fields.items() if k != "mdm_code"}
+        if "addresses" in patch:
+            patch["addresses"] = merged_addresses(record.get("addresses") or [], patch["addresses"])
         if row.fields.get("mdm_code") and record.get("mdm_code") != row.fields["mdm_code"]:
             tally.reject(
                 row.number, "mdm_code", f"matches customer {record['_id']} with another MDM code"
