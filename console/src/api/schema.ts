@@ -754,6 +754,11 @@ export interface components {
             line1: string;
             /** Line2 */
             line2?: string | null;
+            /**
+             * Line3
+             * @description The area (seed 003's Address 3)
+             */
+            line3?: string | null;
             /** Postal Code */
             postal_code?: string | null;
             /**
@@ -784,6 +789,11 @@ export interface components {
             line1: string;
             /** Line2 */
             line2?: string | null;
+            /**
+             * Line3
+             * @description The area (seed 003's Address 3)
+             */
+            line3?: string | null;
             /** Postal Code */
             postal_code?: string | null;
             /**
@@ -901,7 +911,7 @@ export interface components {
             /** Last Name */
             last_name?: string | null;
             /** Marital Status */
-            marital_status?: ("single" | "married" | "divorced" | "widowed" | "partnered" | "unknown") | null;
+            marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
             /** Mdm Code */
             mdm_code?: string | null;
             /**
@@ -1029,7 +1039,7 @@ export interface components {
             /** Last Name */
             last_name?: string | null;
             /** Marital Status */
-            marital_status?: ("single" | "married" | "divorced" | "widowed" | "partnered" | "unknown") | null;
+            marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
             /** Mdm Code */
             mdm_code?: string | null;
             /** Middle Name */
@@ -1748,7 +1758,13 @@ export interface operations {
                 email?: string | null;
                 /** @description SMS, phone, work, alternate or fax */
                 phone?: string | null;
-                /** @description Address line 1 or 2 */
+                /** @description The phone number alone */
+                home_phone?: string | null;
+                /** @description The work phone alone */
+                work_phone?: string | null;
+                /** @description The SMS number alone */
+                mobile_phone?: string | null;
+                /** @description Address line 1, 2 or 3 */
                 address?: string | null;
                 city?: string | null;
                 state?: string | null;
@@ -1759,7 +1775,7 @@ export interface operations {
                 customer_type?: ("prospect" | "customer" | "account") | null;
                 status?: ("active" | "suspended" | "void") | null;
                 gender?: ("female" | "male" | "other" | "unknown") | null;
-                marital_status?: ("single" | "married" | "divorced" | "widowed" | "partnered" | "unknown") | null;
+                marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
                 preferred_contact_method?: ("email" | "sms" | "phone" | "mail" | "fax" | "none") | null;
                 external?: boolean | null;
                 date_of_birth?: string | null;
@@ -1861,7 +1877,13 @@ export interface operations {
                 email?: string | null;
                 /** @description SMS, phone, work, alternate or fax */
                 phone?: string | null;
-                /** @description Address line 1 or 2 */
+                /** @description The phone number alone */
+                home_phone?: string | null;
+                /** @description The work phone alone */
+                work_phone?: string | null;
+                /** @description The SMS number alone */
+                mobile_phone?: string | null;
+                /** @description Address line 1, 2 or 3 */
                 address?: string | null;
                 city?: string | null;
                 state?: string | null;
@@ -1872,7 +1894,7 @@ export interface operations {
                 customer_type?: ("prospect" | "customer" | "account") | null;
                 status?: ("active" | "suspended" | "void") | null;
                 gender?: ("female" | "male" | "other" | "unknown") | null;
-                marital_status?: ("single" | "married" | "divorced" | "widowed" | "partnered" | "unknown") | null;
+                marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
                 preferred_contact_method?: ("email" | "sms" | "phone" | "mail" | "fax" | "none") | null;
                 external?: boolean | null;
                 date_of_birth?: string | null;

@@ -29,7 +29,10 @@ CustomerType = Literal["prospect", "customer", "account"]
 ContactMethod = Literal["email", "sms", "phone", "mail", "fax", "none"]
 ContentType = Literal["short_text", "html", "text", "unknown"]
 Gender = Literal["female", "male", "other", "unknown"]
-MaritalStatus = Literal["single", "married", "divorced", "widowed", "partnered", "unknown"]
+# Seed 003's statuses; "partnered" is the one value that stood for both of the last two before.
+MaritalStatus = Literal[
+    "single", "married", "divorced", "widowed", "de_facto", "common_law", "partnered", "unknown"
+]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -54,6 +57,7 @@ class Address(BaseModel):
 
     line1: ShortText
     line2: ShortText | None = None
+    line3: ShortText | None = Field(default=None, description="The area (seed 003's Address 3)")
     city: Name | None = None
     state: Name | None = None
     province: Name | None = None
@@ -115,7 +119,7 @@ class CustomerFields(BaseModel):
 
 # What a person types that is shown as text: refused with control characters (contracts.text).
 # Only the API's input models check it: stored records and events are read as they are.
-_TYPED_ADDRESS = ("line1", "line2", "city", "state", "province", "postal_code")
+_TYPED_ADDRESS = ("line1", "line2", "line3", "city", "state", "province", "postal_code")
 _TYPED_FIELDS = (
     "salutation",
     "first_name",
@@ -251,7 +255,10 @@ class CustomerSearch(BaseModel):
     organization: SearchText | None = None
     email: SearchText | None = None
     phone: SearchText | None = Field(default=None, description="SMS, phone, work, alternate or fax")
-    address: SearchText | None = Field(default=None, description="Address line 1 or 2")
+    home_phone: SearchText | None = Field(default=None, description="The phone number alone")
+    work_phone: SearchText | None = Field(default=None, description="The work phone alone")
+    mobile_phone: SearchText | None = Field(default=None, description="The SMS number alone")
+    address: SearchText | None = Field(default=None, description="Address line 1, 2 or 3")
     city: SearchText | None = None
     state: SearchText | None = None
     postal_code: SearchText | None = None

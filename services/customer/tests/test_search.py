@@ -25,8 +25,9 @@ PEOPLE = [
                     {"line1": "2 Low Road", "city": "Bath", "country": "GB", "brick": "BR-GB2",
                      "primary": True}]),
     dict(first_name="Maria", middle_name="Ana", last_name="Smithers", sms="+40 712 000 111",
+         work_phone="+40 712 999 000", marital_status="de_facto",
          gender="female", salutation="Dr.", date_of_birth="1990-12-24", customer_type="prospect",
-         addresses=[{"line1": "Str. Lunga 5", "city": "Cluj-Napoca", "country": "RO",
+         addresses=[{"line1": "Str. Lunga 5", "line3": "Mănăștur", "city": "Cluj-Napoca", "country": "RO",
                      "brick": "BR-RO1", "primary": True}]),
     dict(kind="account", organization="Spitalul Județean", email="office@spital.ro",
          customer_type="account", mdm_code="ACC-77",
@@ -67,10 +68,16 @@ pytestmark = pytest.mark.servers
         ({"q": "4071200"}, ["Smithers"]),  # phone digits
         ({"phone": "+44 20"}, ["Smith"]),
         ({"phone": "36301"}, ["Kovács"]),
+        ({"mobile_phone": "40712"}, ["Smithers"]),  # seed 003's Mobile, Home and Work Phone
+        ({"work_phone": "+40 712 9"}, ["Smithers"]),
+        ({"work_phone": "40712000"}, []),  # her mobile number, not her work number
+        ({"home_phone": "4420"}, ["Smith"]),
+        ({"work_phone": "4420"}, []),
         ({"email": "ASMITH@"}, ["Smith"]),
         ({"city": "bath"}, ["Smith"]),  # a secondary address counts too
         ({"city": "brasov"}, ["Spitalul Județean"]),
         ({"address": "fo utca"}, ["Kovács"]),
+        ({"address": "manastur"}, ["Smithers"]),  # Address 3, the area
         ({"state": "greater"}, ["Smith"]),
         ({"postal_code": "ec1a"}, ["Smith"]),
         ({"brick": "BR-RO1"}, ["Smithers"]),
@@ -80,6 +87,7 @@ pytestmark = pytest.mark.servers
         ({"kind": "account"}, ["Spitalul Județean"]),
         ({"customer_type": "prospect"}, ["Smithers"]),
         ({"gender": "male", "marital_status": "married"}, ["Kovács"]),
+        ({"marital_status": "de_facto"}, ["Smithers"]),
         ({"preferred_contact_method": "phone"}, ["Smith"]),
         ({"status": "active", "last_name": "smi"}, ["Smith", "Smithers"]),
         ({"date_of_birth": "1975-01-31"}, ["Smith"]),

@@ -14,12 +14,13 @@ COLUMNS = (
     "middle_name", "last_name", "organization", "job_title", "date_of_birth", "gender",
     "marital_status", "email", "sms", "phone", "work_phone", "alternate_phone", "fax",
     "preferred_contact_method", "content_type", "alt_customer_id", "external",
-    "external_reference", "address_line1", "address_line2", "city", "state", "postal_code",
-    "country", "brick", "suppressions", "traits", "created_at", "updated_at",
+    "external_reference", "address_line1", "address_line2", "address_line3", "city", "state",
+    "postal_code", "country", "brick", "suppressions", "traits", "created_at", "updated_at",
 )  # fmt: skip
 ADDRESS_COLUMNS = {
     "address_line1": "line1",
     "address_line2": "line2",
+    "address_line3": "line3",
     "city": "city",
     "state": "state",
     "postal_code": "postal_code",

@@ -52,6 +52,7 @@ OnInvalid = Literal["skip", "abort"]
 ADDRESS_TARGETS = {
     "address_line1": "line1",
     "address_line2": "line2",
+    "address_line3": "line3",
     "city": "city",
     "state": "state",
     "province": "province",

@@ -23,6 +23,8 @@ from servicekit.problems import Invalid
 
 FIELD = "search"
 PHONE_FIELDS = ("sms", "phone", "work_phone", "alternate_phone", "fax")
+# criteria on one kind of number (seed 003's Home, Work and Mobile Phone) -> its field
+PHONE_CRITERIA = {"home_phone": "phone", "work_phone": "work_phone", "mobile_phone": "sms"}
 NAME_FIELDS = ("first_name", "middle_name", "last_name")
 # criteria matched by prefix on one search key: criterion -> key
 PREFIX_KEYS = {
@@ -111,7 +113,7 @@ def search_keys(record: dict[str, Any]) -> dict[str, Any]:
     }
     keys["names"] = _values(record.get(n) for n in NAME_FIELDS)
     keys["phones"] = sorted({digits(record[p]) for p in PHONE_FIELDS if record.get(p)})
-    keys["lines"] = _values(a.get(k) for a in addresses for k in ("line1", "line2"))
+    keys["lines"] = _values(a.get(k) for a in addresses for k in ("line1", "line2", "line3"))
     keys["cities"] = _values(a.get("city") for a in addresses)
     keys["states"] = _values(a.get(k) for a in addresses for k in ("state", "province"))
     keys["postal_codes"] = _values(a.get("postal_code") for a in addresses)
@@ -175,6 +177,18 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
                 [{"loc": ("phone",), "msg": "a phone number needs digits", "type": "phone"}]
             )
         clauses.append({f"{FIELD}.phones": _prefix(wanted)})
+    for criterion, field in PHONE_CRITERIA.items():
+        value = getattr(criteria, criterion)
+        if value is None:
+            continue
+        wanted = digits(value)
+        if not wanted:
+            raise Invalid.from_errors(
+                [{"loc": (criterion,), "msg": "a phone number needs digits", "type": "phone"}]
+            )
+        # the index finds the numbers that start so; the field's own number must be one of them
+        clauses.append({f"{FIELD}.phones": _prefix(wanted)})
+        clauses.append({field: {"$regex": r"^\D*" + r"\D*".join(wanted)}})
     if criteria.q is not None:
         for word in _WORD.findall(normalise(criteria.q)):
             clauses.append({f"{FIELD}.words": _prefix(word)})
