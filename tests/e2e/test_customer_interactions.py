@@ -165,5 +165,25 @@ async def test_attachments_are_stored_and_served_with_limits(gateway) -> None:
 
     listed = (await gateway.get(f"{path}/attachments")).json()["items"]
     assert [a["id"] for a in listed] == [meta["id"]]
+
+    # seed 003: a description with the file, then edited, and the file renamed
+    described = await gateway.post(
+        f"{path}/attachments",
+        files={"file": ("scan.pdf", pdf, "application/pdf")},
+        data={"description": "Signed consent, 2026"},
+    )
+    assert (
+        described.status_code == 201 and described.json()["description"] == "Signed consent, 2026"
+    )
+    item = f"{path}/attachments/{described.json()['id']}"
+    edited = await gateway.patch(item, json={"description": "Consent", "filename": "../c.pdf"})
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["description"], body["filename"], body["version"]) == ("Consent", "c.pdf", 2)
+    assert (await gateway.get(f"{item}/content")).content == pdf  # the content stays
+    refused = await gateway.patch(item, json={"description": "x\u202egpj.exe"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "description"
+    assert (await gateway.patch(item, json={"size": 1})).status_code == 422
+    assert (await gateway.delete(item)).status_code == 204
     assert (await gateway.delete(f"{path}/attachments/{meta['id']}")).status_code == 204
     assert (await gateway.get(f"{path}/attachments/{meta['id']}/content")).status_code == 404

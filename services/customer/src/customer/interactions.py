@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+from contracts.text import PlainText, safe_filename
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -124,6 +125,17 @@ def _at(kind: Kind, fields: dict[str, Any], created_at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+class AttachmentEdit(BaseModel):
+    """What a user may change on an attachment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), PlainText] | None
+    ) = None
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
 def public(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored interaction as the API shows it."""
     shown = {k: v for k, v in doc.items() if k not in INTERNAL and k != "_id"}
@@ -200,7 +212,13 @@ class InteractionService:
         return [public(d) for d in docs]
 
     async def attach(
-        self, customer_id: str, filename: str, content_type: str, data: bytes, identity: Identity
+        self,
+        customer_id: str,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        identity: Identity,
+        description: str | None = None,
     ) -> dict[str, Any]:
         if len(data) > self.attachment_max_bytes:
             raise Problem(
@@ -231,6 +249,7 @@ class InteractionService:
             "filename": filename,
             "content_type": content_type,
             "size": len(data),
+            **_validated(AttachmentEdit, {"description": description}),
             "at": now,
             "created_at": now,
             "created_by": f"user:{identity.user}",
@@ -238,6 +257,30 @@ class InteractionService:
         }
         await self.store.insert_attachment(doc, data)
         return public(doc)
+
+    async def describe(
+        self, customer_id: str, item_id: str, patch: dict[str, Any], identity: Identity
+    ) -> dict[str, Any]:
+        """Seed 003: an attachment's description and file name are edited; its content is not."""
+        doc = await self.get(customer_id, ATTACHMENTS, item_id)
+        current = {k: doc[k] for k in AttachmentEdit.model_fields if k in doc}
+        merged = {**current, **patch}
+        if "filename" in patch:
+            merged["filename"] = safe_filename(patch["filename"])
+        fields = _validated(AttachmentEdit, merged)
+        fields.setdefault("filename", doc["filename"])
+        removed = set(current) - set(fields)
+        updated = {
+            **fields,
+            "updated_at": datetime.now(UTC),
+            "updated_by": f"user:{identity.user}",
+            "version": doc["version"] + 1,
+        }
+        if not await self.store.update(doc, updated, removed):
+            raise Conflict(
+                f"attachment {item_id} changed meanwhile: retry", code="version-conflict"
+            )
+        return public({**{k: v for k, v in doc.items() if k not in removed}, **updated})
 
     async def download(self, customer_id: str, item_id: str) -> tuple[dict[str, Any], bytes]:
         doc = await self.get(customer_id, ATTACHMENTS, item_id)

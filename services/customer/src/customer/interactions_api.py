@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from contracts.customers import Customer, Suppression
 from contracts.text import safe_filename
-from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from servicekit.auth import CurrentIdentity
 from servicekit.problems import Conflict, Problem
@@ -18,6 +18,7 @@ from customer.api import Customers, answer
 from customer.interactions import (
     ATTACHMENTS,
     KINDS,
+    AttachmentEdit,
     InteractionService,
     Kind,
     TraitName,
@@ -255,12 +256,29 @@ async def upload(
     customers: Customers,
     interactions: Interactions,
     identity: CurrentIdentity,
+    description: Annotated[str | None, Form(description="What the file is")] = None,
 ) -> dict[str, Any]:
     await customers.get(customer_id)
     data = await file.read(interactions.attachment_max_bytes + 1)
     content_type = (file.content_type or "application/octet-stream").split(";")[0].strip()
     filename = safe_filename(file.filename)  # a base name: never a path the client chose
-    return await interactions.attach(customer_id, filename, content_type, data, identity)
+    return await interactions.attach(
+        customer_id, filename, content_type, data, identity, description
+    )
+
+
+@router.patch("/customers/{customer_id}/attachments/{item_id}")
+async def describe_attachment(
+    customer_id: str,
+    item_id: str,
+    patch: Annotated[AttachmentEdit, Body()],
+    interactions: Interactions,
+    identity: CurrentIdentity,
+) -> dict[str, Any]:
+    """Change an attachment's description or file name (the content stays)."""
+    return await interactions.describe(
+        customer_id, item_id, patch.model_dump(exclude_unset=True), identity
+    )
 
 
 @router.get("/customers/{customer_id}/attachments")
