@@ -856,6 +856,11 @@ export interface components {
          */
         Customer: {
             /**
+             * Account Id
+             * @description The account (a customer of kind account) a person belongs to
+             */
+            account_id?: string | null;
+            /**
              * Addresses
              * @default []
              */
@@ -990,6 +995,11 @@ export interface components {
          * @description A customer entered by hand (seed 004): needs an email address or an SMS number.
          */
         CustomerCreate: {
+            /**
+             * Account Id
+             * @description The account (a customer of kind account) a person belongs to
+             */
+            account_id?: string | null;
             /**
              * Addresses
              * @default []
@@ -1774,6 +1784,8 @@ export interface operations {
                 kind?: ("person" | "account") | null;
                 customer_type?: ("prospect" | "customer" | "account") | null;
                 status?: ("active" | "suspended" | "void") | null;
+                /** @description The people of this account */
+                account_id?: string | null;
                 gender?: ("female" | "male" | "other" | "unknown") | null;
                 marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
                 preferred_contact_method?: ("email" | "sms" | "phone" | "mail" | "fax" | "none") | null;
@@ -1893,6 +1905,8 @@ export interface operations {
                 kind?: ("person" | "account") | null;
                 customer_type?: ("prospect" | "customer" | "account") | null;
                 status?: ("active" | "suspended" | "void") | null;
+                /** @description The people of this account */
+                account_id?: string | null;
                 gender?: ("female" | "male" | "other" | "unknown") | null;
                 marital_status?: ("single" | "married" | "divorced" | "widowed" | "de_facto" | "common_law" | "partnered" | "unknown") | null;
                 preferred_contact_method?: ("email" | "sms" | "phone" | "mail" | "fax" | "none") | null;

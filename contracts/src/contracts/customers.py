@@ -101,6 +101,9 @@ class CustomerFields(BaseModel):
     alt_customer_id: ShortText | None = None
     external: bool = False
     external_reference: ShortText | None = None
+    account_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The account (a customer of kind account) a person belongs to"
+    )
 
     @model_validator(mode="after")
     def _one_primary_address(self) -> CustomerFields:
@@ -267,6 +270,7 @@ class CustomerSearch(BaseModel):
     kind: CustomerKind | None = None
     customer_type: CustomerType | None = None
     status: CustomerStatus | None = None
+    account_id: str | None = Field(default=None, description="The people of this account")
     gender: Gender | None = None
     marital_status: MaritalStatus | None = None
     preferred_contact_method: ContactMethod | None = None

@@ -26,7 +26,7 @@ from servicekit.consumer_slot import ConsumerSlot, SlotState, SlotWrite, input_i
 from servicekit.consuming import Delivery, Rejection
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
-from servicekit.problems import Conflict, NotFound
+from servicekit.problems import Conflict, Invalid, NotFound
 from servicekit.settings import ServiceSettings
 
 from customer import domain, search
@@ -78,6 +78,7 @@ class CustomerService:
     ) -> Customer:
         change = domain.register(command, datetime.now(UTC), _changed_by(identity), origin)
         record = change.record
+        await self._check_account(record)
         entries = [self._entry(e, record["_id"]) for e in change.events]
         try:
             await self.store.insert(record, entries)
@@ -153,7 +154,27 @@ class CustomerService:
     ) -> Customer:
         """Edit a record as read (409 if it changed since)."""
         change = domain.edit(record, patch, datetime.now(UTC), _changed_by(identity), origin)
+        if change.record.get("account_id") != record.get("account_id"):
+            await self._check_account(change.record)
         return await self._save(record, change)
+
+    async def _check_account(self, record: dict[str, Any]) -> None:
+        """A person may belong to an account: a live customer of kind account (seed 003)."""
+        account_id = record.get("account_id")
+        if account_id is None:
+            return
+        account = await self.store.get(account_id)
+        reason = (
+            "an account does not belong to another account"
+            if record.get("kind") == "account"
+            else f"no account with id {account_id}"
+            if account is None or account.get("kind") != "account"
+            else "the account is void"
+            if account.get("status") == "void"
+            else None
+        )
+        if reason is not None:
+            raise Invalid.from_errors([{"loc": ("account_id",), "msg": reason, "type": "account"}])
 
     async def set_status(
         self,

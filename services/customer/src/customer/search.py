@@ -54,6 +54,7 @@ EXACT_FIELDS = {
     "external": "external",
     "country": "addresses.country",
     "brick": "addresses.brick",
+    "account_id": "account_id",
 }
 # sort key -> stored path (names sort by their normalised key, so "Ádám" sits beside "Adam")
 SORT_PATHS = {

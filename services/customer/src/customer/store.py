@@ -65,7 +65,7 @@ class CustomerStore:
             await self.customers.create_index(
                 [(f"{search.FIELD}.{key}", ASCENDING), ("_id", ASCENDING)], name=f"search_{key}"
             )
-        for path in ("created_at", "updated_at", "date_of_birth", "mdm_code"):
+        for path in ("created_at", "updated_at", "date_of_birth", "mdm_code", "account_id"):
             await self.customers.create_index(
                 [(path, ASCENDING), ("_id", ASCENDING)], name=f"{path}_id"
             )
