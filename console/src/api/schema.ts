@@ -698,6 +698,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/value/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Predict every member's value now: BG/NBD and Gamma-Gamma (manager or admin) */
+        post: operations["loyalty_api_value_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/value/runs/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Loyalty */
+        get: operations["loyalty_api_value_runs__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1182,6 +1216,7 @@ export interface components {
             points: components["schemas"]["Points"];
             /** Points Balance */
             points_balance: number;
+            predicted?: components["schemas"]["PredictedValue"] | null;
             /** Referral Code */
             referral_code?: string | null;
             rfm?: components["schemas"]["Rfm"] | null;
@@ -1380,6 +1415,24 @@ export interface components {
             pending: number;
             /** Spent */
             spent: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PredictedValue
+         * @description BG/NBD and Gamma-Gamma, as of the run ``version`` (loyalty's /value/runs).
+         */
+        PredictedValue: {
+            /** Expected Purchases */
+            expected_purchases: number;
+            /** Expected Value Per Purchase */
+            expected_value_per_purchase: number;
+            /** Lifetime Value */
+            lifetime_value: number;
+            /** P Alive */
+            p_alive: number;
+            /** Version */
+            version: number;
         } & {
             [key: string]: unknown;
         };
@@ -3504,6 +3557,46 @@ export interface operations {
         };
     };
     trait_catalogue_api_traits_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    loyalty_api_value_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    loyalty_api_value_runs__version__get: {
         parameters: {
             query?: never;
             header?: never;

@@ -280,6 +280,13 @@ async def saved_searches(
 )
 @router.api_route("/rfm/runs/latest", methods=["GET"], tags=["loyalty"])
 @router.api_route(
+    "/value/runs",
+    methods=["POST"],
+    summary="Predict every member's value now: BG/NBD and Gamma-Gamma (manager or admin)",
+    tags=["loyalty"],
+)
+@router.api_route("/value/runs/{version}", methods=["GET"], tags=["loyalty"])
+@router.api_route(
     "/tiers/reassessments",
     methods=["POST"],
     summary="Reassess every member's tier now (manager or admin)",

@@ -76,6 +76,16 @@ class Rfm(Open):
     monetary: int | None = None
 
 
+class PredictedValue(Open):
+    """BG/NBD and Gamma-Gamma, as of the run ``version`` (loyalty's /value/runs)."""
+
+    p_alive: float
+    expected_purchases: float
+    expected_value_per_purchase: float
+    lifetime_value: float
+    version: int
+
+
 class LoyaltyMember(Open):
     customer_id: str
     status: str
@@ -87,6 +97,7 @@ class LoyaltyMember(Open):
     points: Points
     metrics: PurchaseMetrics
     rfm: Rfm | None = None
+    predicted: PredictedValue | None = None
 
 
 class PurchaseLine(Open):

@@ -272,6 +272,33 @@ async def latest_rfm(request: Request, identity: CurrentIdentity) -> dict[str, A
     return shown(await request.app.state.rfm.latest(), "version")
 
 
+value = APIRouter(prefix="/value", tags=["predicted value"])
+
+
+@value.post("/runs", status_code=202)
+async def run_value(
+    request: Request, response: Response, identity: CurrentIdentity
+) -> dict[str, Any]:
+    """Start fitting the models and predicting every member's value (manager or admin); poll the
+    run at its ``Location``. It also runs on a schedule."""
+    require_role(identity, "manager", "admin")
+    run = shown(await request.app.state.value.start(), "version")
+    response.headers["Location"] = f"/value/runs/{run['version']}"
+    return run
+
+
+@value.get("/runs/latest")
+async def latest_value(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+    """The latest run: its state, horizon, discount and fitted parameters."""
+    return shown(await request.app.state.value.latest(), "version")
+
+
+@value.get("/runs/{version}")
+async def value_run(version: int, request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+    """A run: ``running``, ``done`` (with the fitted parameters) or ``failed`` (with the error)."""
+    return shown(await request.app.state.value.get(version), "version")
+
+
 tiers = APIRouter(prefix="/tiers", tags=["tiers"])
 
 

@@ -9,6 +9,7 @@ from servicekit.runtime import ServiceRuntime, create_app
 from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
 from loyalty.handlers import ENROLLMENT, LoyaltyService
+from loyalty.predicted_value import PredictedValueService
 from loyalty.referrals import ReferralService
 from loyalty.rfm import RfmScoring, RfmService
 from loyalty.schedule import Periodic
@@ -23,6 +24,7 @@ from loyalty.store import (
     RfmStore,
 )
 from loyalty.tier_reassessment import TierReassessment, TierReassessments
+from loyalty.value_store import ValueStore
 
 
 def build(settings: LoyaltySettings | None = None) -> FastAPI:
@@ -48,11 +50,13 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     rfm_store = RfmStore(runtime.db)
     rfm = RfmService(rfm_store, settings, runtime.jobs)
     runtime.jobs.register(RfmScoring(rfm_store, settings, settings.rfm_chunk))
+    value = PredictedValueService(ValueStore(runtime.db), settings)
     tier_reassessments = TierReassessments(runtime.jobs)
     runtime.jobs.register(TierReassessment(store, points, settings, settings.rfm_chunk))
     jobs = [
         Periodic("rfm", settings.rfm_every_seconds, rfm.run),
         Periodic("tiers", settings.tier_every_seconds, tier_reassessments.run),
+        Periodic("value", settings.value_every_seconds, value.run),
     ]
     coupons = CouponService(coupon_store, store)
     consumers.subscribe(runtime, loyalty)
@@ -79,6 +83,7 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
             coupons_api.definitions,
             coupons_api.member_coupons,
             api.rfm,
+            api.value,
             api.tiers,
         ],
         on_start=[create_indexes],
@@ -87,5 +92,6 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     app.state.loyalty = loyalty
     app.state.coupons = coupons
     app.state.rfm = rfm
+    app.state.value = value
     app.state.tier_reassessments = tier_reassessments
     return app

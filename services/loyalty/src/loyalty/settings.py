@@ -45,6 +45,15 @@ class LoyaltySettings(ServiceSettings):
         pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         description="MM-DD: points expire on that date of the year after they were earned",
     )
+    value_horizon_months: int = Field(
+        default=12, ge=1, le=120, description="Predicted value: months ahead it looks"
+    )
+    value_monthly_discount: float = Field(
+        default=0.01, ge=0, le=1, description="Predicted value: discount rate per month"
+    )
+    value_every_seconds: float = Field(
+        default=86_400, description="How often predicted value is recomputed (0: on request)"
+    )
     rfm_chunk: int = Field(
         default=1000, ge=1, description="Members per chunk of an RFM run or a tier reassessment"
     )

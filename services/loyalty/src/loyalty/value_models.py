@@ -31,12 +31,15 @@ def _arrays(*values: ArrayLike) -> list[Floats]:
 def _fit(
     negative_log_likelihood: Callable[[Floats], float], start: list[float]
 ) -> tuple[Floats, bool]:
-    """Minimises over the logarithms of the parameters (all positive)."""
+    """Minimises over the logarithms of the parameters (all positive), each kept within
+    e^-10..e^10: with few members the likelihood can keep rising towards a limit (a Poisson
+    process when r and alpha grow together), and the fit then stops at the bound."""
     result = minimize(
         negative_log_likelihood,
         np.log(start),
-        method="Nelder-Mead",
-        options={"maxiter": 10_000, "xatol": 1e-9, "fatol": 1e-9},
+        method="L-BFGS-B",
+        bounds=[(-10.0, 10.0)] * len(start),
+        options={"maxiter": 10_000, "ftol": 1e-12, "gtol": 1e-8},
     )
     return np.exp(result.x), bool(result.success)
 
