@@ -22,70 +22,86 @@ from loyalty.value_store import ValueStore
 
 log = get_logger(__name__)
 MIN_REPEAT_BUYERS = 10
+CHUNK = 10_000  # members predicted and written at a time
 
 
-@dataclass(frozen=True)
-class History:
-    """A member's purchase history in the models' terms (weeks; one purchase a day)."""
+@dataclass
+class Histories:
+    """Every member's purchase history in the models' terms, as arrays: ``x`` repeat purchases
+    (purchase days after the first), ``t_x`` weeks from the first to the last, ``T`` weeks from
+    the first to now, ``m`` the mean value of the repeat purchases (0 without any)."""
 
-    x: int  # repeat purchases: purchase days after the first
-    t_x: float  # weeks from the first purchase to the last
-    T: float  # weeks from the first purchase to now
-    m: float  # mean value of the repeat purchases (0 without any)
+    ids: list[str] = field(default_factory=list)
+    x: list[int] = field(default_factory=list)
+    t_x: list[float] = field(default_factory=list)
+    T: list[float] = field(default_factory=list)
+    m: list[float] = field(default_factory=list)
+
+    def add(self, customer_id: str, days: dict[date, Decimal], today: date) -> None:
+        first, last = min(days), max(days)
+        repeats = len(days) - 1
+        self.ids.append(customer_id)
+        self.x.append(repeats)
+        self.t_x.append((last - first).days / 7)
+        self.T.append(max((today - first).days, 0) / 7)
+        self.m.append(float((sum(days.values()) - days[first]) / repeats) if repeats else 0.0)
+
+    def repeat_buyers(self) -> int:
+        return sum(1 for x in self.x if x > 0)
 
 
-def histories(
-    purchases: list[dict[str, Any]], members: set[str], now: datetime
-) -> dict[str, History]:
-    days: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for purchase in purchases:
-        if purchase["customer_id"] in members:
-            at: datetime = purchase["purchased_at"]
-            days[purchase["customer_id"]][at.date()] += Decimal(purchase["total"])
-    found = {}
-    for cid, by_day in days.items():
-        first, last = min(by_day), max(by_day)
-        repeats = [value for day, value in by_day.items() if day != first]
-        found[cid] = History(
-            x=len(repeats),
-            t_x=(last - first).days / 7,
-            T=max((now.date() - first).days, 0) / 7,
-            m=float(sum(repeats) / len(repeats)) if repeats else 0.0,
-        )
+async def histories(purchases: Any, now: datetime) -> Histories:
+    """From purchases in customer order (one customer's days in memory at a time)."""
+    found = Histories()
+    current: str | None = None
+    days: dict[date, Decimal] = defaultdict(Decimal)
+    async for purchase in purchases:
+        if purchase["customer_id"] != current:
+            if current is not None:
+                found.add(current, days, now.date())
+            current, days = purchase["customer_id"], defaultdict(Decimal)
+        days[purchase["purchased_at"].date()] += Decimal(purchase["total"])
+    if current is not None:
+        found.add(current, days, now.date())
     return found
 
 
-def predict(found: dict[str, History], settings: LoyaltySettings) -> tuple[dict, dict]:
-    """The fitted parameters and each member's prediction (CPU work: run it off the loop)."""
+def fit(found: Histories) -> tuple[Any, Any]:
+    """The two models fitted on every history (CPU work: run it off the loop)."""
     from loyalty import value_models  # NumPy and SciPy load with the first run
 
-    ids = list(found)
-    x, t_x, T, m = ([getattr(found[cid], name) for cid in ids] for name in ("x", "t_x", "T", "m"))
-    purchases = value_models.BgNbd.fit(x, t_x, T)
-    spend = value_models.GammaGamma.fit(x, m)
+    return (
+        value_models.BgNbd.fit(found.x, found.t_x, found.T),
+        value_models.GammaGamma.fit(found.x, found.m),
+    )
+
+
+def predict(
+    purchases: Any, spend: Any, found: Histories, start: int, end: int, settings: LoyaltySettings
+) -> list[tuple[str, dict[str, float]]]:
+    """The predictions of the members ``start:end`` (CPU work: run it off the loop)."""
+    from loyalty import value_models
+
+    x, t_x, T, m = (getattr(found, name)[start:end] for name in ("x", "t_x", "T", "m"))
     months = settings.value_horizon_months
-    weeks = months * value_models.WEEKS_PER_MONTH
     alive = purchases.p_alive(x, t_x, T)
-    expected = purchases.expected_purchases(weeks, x, t_x, T)
+    expected = purchases.expected_purchases(months * value_models.WEEKS_PER_MONTH, x, t_x, T)
     per_purchase = spend.expected_spend(x, m)
     value = value_models.lifetime_value(
         purchases, spend, x, t_x, T, m, months, settings.value_monthly_discount
     )
-    params = {
-        "bg_nbd": {"r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b},
-        "gamma_gamma": {"p": spend.p, "q": spend.q, "gamma": spend.gamma},
-        "converged": purchases.converged and spend.converged,
-    }
-    predictions = {
-        cid: {
-            "p_alive": round(float(alive[i]), 4),
-            "expected_purchases": round(float(expected[i]), 3),
-            "expected_value_per_purchase": round(float(per_purchase[i]), 2),
-            "lifetime_value": round(float(value[i]), 2),
-        }
-        for i, cid in enumerate(ids)
-    }
-    return params, predictions
+    return [
+        (
+            cid,
+            {
+                "p_alive": round(float(alive[i]), 4),
+                "expected_purchases": round(float(expected[i]), 3),
+                "expected_value_per_purchase": round(float(per_purchase[i]), 2),
+                "lifetime_value": round(float(value[i]), 2),
+            },
+        )
+        for i, cid in enumerate(found.ids[start:end])
+    ]
 
 
 @dataclass
@@ -121,19 +137,29 @@ class PredictedValueService:
 
     async def _compute(self, version: int, now: datetime) -> None:
         try:
-            members = await self.store.member_ids()
-            found = histories(await self.store.purchase_facts(), members, now)
-            if sum(1 for h in found.values() if h.x > 0) < MIN_REPEAT_BUYERS:
+            found = await histories(self.store.purchases_by_customer(), now)
+            if found.repeat_buyers() < MIN_REPEAT_BUYERS:
                 raise ValueError(
                     f"too few members with repeat purchases to fit (at least {MIN_REPEAT_BUYERS})"
                 )
-            params, predictions = await asyncio.to_thread(predict, found, self.settings)
+            purchases, spend = await asyncio.to_thread(fit, found)
             stamp = {"version": version, "computed_at": now}
-            await self.store.write([(cid, {**p, **stamp}) for cid, p in predictions.items()])
+            for start in range(0, len(found.ids), CHUNK):
+                chunk = await asyncio.to_thread(
+                    predict, purchases, spend, found, start, start + CHUNK, self.settings
+                )
+                await self.store.write([(cid, {**p, **stamp}) for cid, p in chunk])
+            params = {
+                "bg_nbd": {
+                    "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b
+                },
+                "gamma_gamma": {"p": spend.p, "q": spend.q, "gamma": spend.gamma},
+                "converged": purchases.converged and spend.converged,
+            }  # fmt: skip
             await self.store.finish_run(
-                version, {"state": "done", "members": len(predictions), **params}
+                version, {"state": "done", "members": len(found.ids), **params}
             )
-            log.info("predicted value run", version=version, members=len(predictions))
+            log.info("predicted value run", version=version, members=len(found.ids))
         except Exception as exc:
             log.exception("predicted value run failed", version=version)
             await self.store.finish_run(version, {"state": "failed", "error": str(exc)})

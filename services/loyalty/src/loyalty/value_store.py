@@ -3,14 +3,14 @@ members."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from loyalty.store import MEMBERS, NATURAL, PURCHASES
+from loyalty.store import MEMBERS, PURCHASES
 
 VALUE_RUNS = "value_runs"
 FIELD = "predicted"  # on the member
@@ -22,18 +22,34 @@ class ValueStore:
         self.members = db[MEMBERS]
         self.purchases = db[PURCHASES]
 
-    async def purchase_facts(self) -> list[dict[str, Any]]:
-        """Every purchase not returned: a run reads the collection through, on purpose."""
-        cursor = self.purchases.find(
-            {"returned_at": None},
-            {"customer_id": 1, "purchased_at": 1, "total": 1},
-            hint=NATURAL,
-        )
-        return await cursor.to_list(None)
-
-    async def member_ids(self) -> set[str]:
-        """Every member's id: a run reads them through, on purpose."""
-        return {doc["_id"] async for doc in self.members.find({}, {"_id": 1}, hint=NATURAL)}
+    async def purchases_by_customer(self, page: int = 5_000) -> AsyncIterator[dict[str, Any]]:
+        """Every purchase not returned, customer by customer, oldest first: pages along the
+        customer_purchases index, each ending before its last customer (who starts the next
+        page, whole), so a run keeps one page in memory, and no sort happens in memory."""
+        start = ""
+        while True:
+            docs = await (
+                self.purchases.find(
+                    {"customer_id": {"$gte": start}, "returned_at": None},
+                    {"customer_id": 1, "purchased_at": 1, "total": 1},
+                )
+                .sort([("customer_id", 1), ("purchased_at", 1)])
+                .limit(page)
+                .to_list()
+            )
+            if len(docs) < page:
+                for doc in docs:
+                    yield doc
+                return
+            last = docs[-1]["customer_id"]
+            if docs[0]["customer_id"] == last:
+                page *= 2  # one customer fills the page: read more at once
+                continue
+            for doc in docs:
+                if doc["customer_id"] == last:
+                    break
+                yield doc
+            start = last
 
     async def next_version(self) -> int:
         latest = await self.runs.find_one({}, sort=[("_id", -1)])
