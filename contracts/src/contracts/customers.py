@@ -115,7 +115,7 @@ class CustomerEdit(CustomerFields):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []  # type: ignore[assignment]
 
 
 class CustomerCreate(CustomerFields):
@@ -123,7 +123,7 @@ class CustomerCreate(CustomerFields):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []  # type: ignore[assignment]
     mdm_code: MdmCode | None = None
 
     @model_validator(mode="after")
