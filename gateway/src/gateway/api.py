@@ -26,6 +26,17 @@ IfMatch = Annotated[
     str | None,
     Header(alias="if-match", description='The version you read, as its ETag: "3"'),
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        description="A key of yours: a retry with the same key and body gets the first answer",
+    ),
+]
+
+
+def idempotency_header(key: str | None) -> dict[str, str]:
+    return {"idempotency-key": key} if key is not None else {}
 
 
 def if_match_header(if_match: str | None) -> dict[str, str]:
@@ -49,7 +60,10 @@ Services = Annotated[Upstreams, Depends(upstreams)]
     },
 )
 async def create_customer(
-    body: CustomerCreate, services: Services, identity: CurrentIdentity
+    body: CustomerCreate,
+    services: Services,
+    identity: CurrentIdentity,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     return await services.forward(
         "customer",
@@ -57,6 +71,7 @@ async def create_customer(
         "/customers",
         identity,
         json=body.model_dump(mode="json", exclude_unset=True),
+        headers=idempotency_header(idempotency_key),
     )
 
 

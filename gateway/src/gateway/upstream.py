@@ -12,8 +12,14 @@ from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
 from starlette.background import BackgroundTask
 
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag", "content-disposition")
-RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "location",
+    "etag",
+    "content-disposition",
+    "idempotent-replayed",
+)
+RELAYED_REQUEST_HEADERS = ("content-type", "if-match", "idempotency-key")
 API_PREFIX = "/api"
 
 
