@@ -28,7 +28,13 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.upstreams = Upstreams(urls, settings.upstream_timeout_seconds)
+        app.state.upstreams = Upstreams(
+            urls,
+            settings.upstream_timeout_seconds,
+            write_timeout=settings.write_timeout_seconds,
+            max_in_flight=settings.max_in_flight_per_service,
+            retry_after=settings.shed_retry_after_seconds,
+        )
         yield
         await app.state.upstreams.close()
 

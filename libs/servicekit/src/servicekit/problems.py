@@ -36,6 +36,8 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        # HTTP headers to answer with (e.g. Retry-After), beside the problem body
+        self.headers: dict[str, str] = {}
         if status is not None:
             self.status = status
         if code is not None:
@@ -117,7 +119,8 @@ def if_match_version(if_match: str | None, required: bool = True) -> int | None:
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    headers.update(problem.headers)
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
         status_code=problem.status,
