@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
+from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +39,42 @@ REPLAYED_HEADER = b"idempotent-replayed"
 MAX_KEY_LENGTH = 255
 # the headers an answer is replayed with (the outer middleware adds the correlation id)
 KEPT_HEADERS = (b"content-type", b"location", b"etag", b"content-disposition")
+
+
+def document(app: FastAPI) -> None:
+    """Show the header on every POST in the app's OpenAPI (the middleware, not the routes,
+    reads it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        name = HEADER.decode()
+        for path in schema.get("paths", {}).values():
+            post = path.get("post")
+            if post is None:
+                continue
+            parameters = post.setdefault("parameters", [])
+            if any(
+                p.get("in") == "header" and p.get("name") == HEADER.decode() for p in parameters
+            ):
+                continue
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                    "description": "A key of yours (e.g. a UUID per operation): a retry with the "
+                    "same key and body gets the first answer; 409 while the first still runs, "
+                    "422 for another body. Kept 24 h, per caller.",
+                }
+            )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def create_indexes(keys: AsyncCollection) -> None:
@@ -93,7 +130,7 @@ class IdempotentPosts:
             return
         headers = dict(scope["headers"])
         key = headers.get(HEADER)
-        caller = self._caller(headers)
+        caller = self._caller(headers) if key is not None else None
         if key is None or caller is None:  # no key, or no valid token: the route answers
             await self.app(scope, receive, send)
             return

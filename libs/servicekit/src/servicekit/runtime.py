@@ -187,6 +187,7 @@ def create_app(
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     for router in routers:
         app.include_router(router)
+    idempotency.document(app)
 
     started = time.monotonic()
 
