@@ -18,7 +18,7 @@ from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
 
-from gateway.upstream import API_PREFIX, Upstreams
+from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 from gateway.view import customer_360, timeline_page
 
 router = APIRouter(prefix=API_PREFIX, tags=["customers"])
@@ -26,17 +26,6 @@ IfMatch = Annotated[
     str | None,
     Header(alias="if-match", description='The version you read, as its ETag: "3"'),
 ]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="idempotency-key",
-        description="A key of yours: a retry with the same key and body gets the first answer",
-    ),
-]
-
-
-def idempotency_header(key: str | None) -> dict[str, str]:
-    return {"idempotency-key": key} if key is not None else {}
 
 
 def if_match_header(if_match: str | None) -> dict[str, str]:

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from servicekit import idempotency, problems
 from servicekit import logging as cdp_logging
-from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
 from gateway import api, targeting
@@ -48,6 +48,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(targeting.router)
+    idempotency.document(app)  # the services honour the header; the gateway passes it on
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from fastapi.responses import StreamingResponse
 from servicekit.auth import Identity
 from servicekit.logging import correlation_id
@@ -21,6 +21,18 @@ FORWARDED_RESPONSE_HEADERS = (
 )
 RELAYED_REQUEST_HEADERS = ("content-type", "if-match", "idempotency-key")
 API_PREFIX = "/api"
+# the routes that call a service themselves (not relaying) pass the key on with this
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        description="A key of yours: a retry with the same key and body gets the first answer",
+    ),
+]
+
+
+def idempotency_header(key: str | None) -> dict[str, str]:
+    return {"idempotency-key": key} if key is not None else {}
 
 
 def checked_path(path: str) -> str:
