@@ -156,3 +156,21 @@ async def test_relayed_creations_in_other_services_take_keys_too(gateway) -> Non
     assert listed.status_code == 200, listed.text
     items = listed.json()
     assert len(items["items"] if isinstance(items, dict) else items) == 1
+
+
+async def test_a_list_made_by_the_gateway_from_a_search_is_created_once(gateway) -> None:
+    """The gateway's own flow (search, then create the list in the lists service) passes the
+    key on: a retry gets the list created the first time."""
+    name = f"idem-search-{uuid.uuid4().hex[:6]}"
+    body = {
+        "list": {"name": name, "usage": "mail"},
+        "criteria": {"last_name": f"Nobody{uuid.uuid4().hex[:6]}"},
+        "confirm_count": 0,
+    }
+    key = {"idempotency-key": uuid.uuid4().hex}
+    first = await gateway.post("/api/lists/from-search", json=body, headers=key)
+    again = await gateway.post("/api/lists/from-search", json=body, headers=key)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json()["list"]["id"] == first.json()["list"]["id"]
+    named = (await gateway.get("/api/lists", params={"name": name})).json()
+    assert len(named["items"] if isinstance(named, dict) else named) == 1
