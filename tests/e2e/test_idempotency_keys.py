@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
+from devstack.probes import eventually
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -174,3 +175,28 @@ async def test_a_list_made_by_the_gateway_from_a_search_is_created_once(gateway)
     assert again.json()["list"]["id"] == first.json()["list"]["id"]
     named = (await gateway.get("/api/lists", params={"name": name})).json()
     assert len(named["items"] if isinstance(named, dict) else named) == 1
+
+
+async def test_a_loyalty_adjustment_retried_with_its_key_is_applied_once(gateway) -> None:
+    """An adjustment has no natural key of its own: without the header a retry would add the
+    points twice."""
+    customer = await gateway.post(
+        "/api/customers", json=person(f"adj.{uuid.uuid4().hex[:8]}@example.org")
+    )
+    assert customer.status_code == 201, customer.text
+    customer_id = customer.json()["id"]
+
+    async def enrolled() -> bool:
+        return (await gateway.get(f"/api/members/{customer_id}")).status_code == 200
+
+    await eventually(enrolled, what="the customer enrolled in loyalty")
+    path = f"/api/members/{customer_id}/adjustments"
+    key = {"idempotency-key": uuid.uuid4().hex}
+    answers = await asyncio.gather(
+        *[gateway.post(path, json={"points": 40, "reason": "goodwill"}, headers=key) for _ in "ab"]
+    )
+    assert sorted(a.status_code for a in answers) in ([201, 201], [201, 409]), answers
+    again = await gateway.post(path, json={"points": 40, "reason": "goodwill"}, headers=key)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    member = (await gateway.get(f"/api/members/{customer_id}")).json()
+    assert member["points_balance"] == 40
