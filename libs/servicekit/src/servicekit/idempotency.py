@@ -11,8 +11,9 @@ caller's token subject and the key): of two concurrent requests exactly one wins
 - same key while the first request still runs: 409 problem;
 - same key, another request: 422 problem.
 
-Answers under 500 are kept (a 4xx is the answer to that body too); a 5xx or a crash of the
-handler gives the key up, so the retry runs. Keys live 24 h: a TTL index removes them, and a
+Answers under 500 are kept (a 4xx is the answer to that body too), before the caller has the
+last of them; a 5xx, an answer over 1 MiB (not a created thing) or a crash of the handler gives
+the key up, so the retry runs. Keys live 24 h: a TTL index removes them, and a
 key past its expiry is treated as absent on read (the dev/CI server does not expire TTL
 indexes). A claim whose request never finished (the process died) is taken over after its lease.
 """
@@ -37,6 +38,8 @@ COLLECTION = "idempotency_keys"
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = b"idempotent-replayed"
 MAX_KEY_LENGTH = 255
+# a larger answer (a page of search results, not a created thing) is not kept: the key is given up
+MAX_KEPT_BYTES = 1_048_576
 # the headers an answer is replayed with (the outer middleware adds the correlation id)
 KEPT_HEADERS = (b"content-type", b"location", b"etag", b"content-disposition")
 
@@ -165,32 +168,56 @@ class IdempotentPosts:
         status: int | None = None
         kept: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
+        settled = False
+
+        async def give_up() -> None:
+            nonlocal settled
+            settled = True
+            await self.keys.delete_one({"_id": claim_id, "claim": claim_token})
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            """Pass the answer on, but keep it (or give the key up) before its last part
+            goes: a retry sent the moment the answer arrives is then replayed."""
+            nonlocal status, settled
             if message["type"] == "http.response.start":
                 status = message["status"]
                 kept.extend((k, v) for k, v in message.get("headers", []) if k in KEPT_HEADERS)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and not settled:
+                    body = b"".join(chunks)
+                    if status is None or status >= 500 or len(body) > MAX_KEPT_BYTES:
+                        await give_up()
+                    else:
+                        settled = True
+                        await self._keep(claim_id, claim_token, status, kept, body)
             await send(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await self.keys.delete_one({"_id": claim_id, "claim": claim_token})
+            if not settled:
+                await give_up()
             raise
-        if status is None or status >= 500:
-            await self.keys.delete_one({"_id": claim_id, "claim": claim_token})
-            return
+        if not settled:  # no answer at all
+            await give_up()
+
+    async def _keep(
+        self,
+        claim_id: str,
+        claim_token: str,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
         await self.keys.update_one(
             {"_id": claim_id, "claim": claim_token},
             {
                 "$set": {
                     "state": "done",
                     "status": status,
-                    "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in kept],
-                    "body": Binary(b"".join(chunks)),
+                    "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers],
+                    "body": Binary(body),
                 }
             },
         )
