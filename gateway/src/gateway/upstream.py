@@ -51,14 +51,18 @@ def checked_path(path: str) -> str:
     return path
 
 
-def unavailable(service: str, exc: Exception) -> Problem:
-    return Problem(
+def unavailable(service: str, exc: Exception, retry_after: int = 1) -> Problem:
+    """A service that did not answer in time (a write may still have happened: retry a POST
+    with its Idempotency-Key)."""
+    problem = Problem(
         f"the {service} service did not answer: {type(exc).__name__}",
         status=503,
         code="service-unavailable",
         title="Service unavailable",
         service=service,
     )
+    problem.headers = {"Retry-After": str(retry_after)}
+    return problem
 
 
 def overloaded(service: str, retry_after: int) -> Problem:
@@ -165,7 +169,7 @@ class Upstreams:
                 timeout=timeout,
             )
         except httpx.HTTPError as exc:
-            raise unavailable(service, exc) from exc
+            raise unavailable(service, exc, self.retry_after) from exc
         finally:
             self._leave(service)
 
@@ -242,7 +246,7 @@ class Upstreams:
         try:
             upstream = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise unavailable(service, exc) from exc
+            raise unavailable(service, exc, self.retry_after) from exc
         headers = {
             k: v
             for k, v in upstream.headers.items()
