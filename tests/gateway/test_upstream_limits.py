@@ -70,6 +70,7 @@ async def test_reads_and_writes_time_out_after_their_own_limits(silent_service) 
         )
     assert read.status_code == write.status_code == 503
     assert read.json()["type"].endswith("/service-unavailable")
+    assert read.headers["retry-after"] == write.headers["retry-after"] == "1"
     assert 0.2 <= read_took < 0.7, read_took
     assert 0.8 <= write_took < 1.5, write_took
 
