@@ -1713,7 +1713,10 @@ export interface operations {
     bulk_work_api_bulk__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path: {
                 rest: string;
             };
@@ -1764,7 +1767,10 @@ export interface operations {
     loyalty_api_coupons_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1887,7 +1893,10 @@ export interface operations {
     create_customer_api_customers_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours: a retry with the same key and body gets the first answer */
+                "idempotency-key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2251,7 +2260,10 @@ export interface operations {
     customer_resources_api_customers__customer_id___rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path: {
                 customer_id: string;
                 rest: string;
@@ -2347,7 +2359,10 @@ export interface operations {
     dev_token_api_dev_token_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2400,7 +2415,10 @@ export interface operations {
     lists_collection_api_lists_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2420,7 +2438,10 @@ export interface operations {
     list_from_fulfilments_api_lists_from_fulfilments_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours: a retry with the same key and body gets the first answer */
+                "idempotency-key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2455,7 +2476,10 @@ export interface operations {
     list_from_search_api_lists_from_search_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours: a retry with the same key and body gets the first answer */
+                "idempotency-key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2490,7 +2514,10 @@ export interface operations {
     add_matching_api_lists__list_id__add_matching_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path: {
                 list_id: string;
             };
@@ -2563,7 +2590,10 @@ export interface operations {
     lists_resources_api_lists__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2643,7 +2673,10 @@ export interface operations {
     loyalty_api_members__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2683,7 +2716,10 @@ export interface operations {
     plans_collection_api_plans_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2703,7 +2739,10 @@ export interface operations {
     compute_segments_api_plans__plan_id__customers__customer_id__compute_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path: {
                 plan_id: string;
                 customer_id: string;
@@ -2819,7 +2858,10 @@ export interface operations {
     plans_resources_api_plans__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2899,7 +2941,10 @@ export interface operations {
     profiles_collection_api_profiles_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2959,7 +3004,10 @@ export interface operations {
     profiles_resources_api_profiles__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3019,7 +3067,10 @@ export interface operations {
     record_purchase_api_purchases_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3059,7 +3110,10 @@ export interface operations {
     loyalty_api_purchases__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3079,7 +3133,10 @@ export interface operations {
     loyalty_api_rfm_runs_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3139,7 +3196,10 @@ export interface operations {
     saved_searches_api_saved_searches_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3239,7 +3299,10 @@ export interface operations {
     segmentations_collection_api_segmentations_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3299,7 +3362,10 @@ export interface operations {
     segmentations_resources_api_segmentations__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3399,7 +3465,10 @@ export interface operations {
     teams_collection_api_teams_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3459,7 +3528,10 @@ export interface operations {
     teams_resources_api_teams__rest__post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3519,7 +3591,10 @@ export interface operations {
     loyalty_api_tiers_reassessments_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3559,7 +3634,10 @@ export interface operations {
     trait_catalogue_api_traits_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3579,7 +3657,10 @@ export interface operations {
     loyalty_api_value_runs_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

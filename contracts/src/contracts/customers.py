@@ -151,7 +151,7 @@ class CustomerEdit(CustomerFields):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []  # type: ignore[assignment]
 
     _plain_text = field_validator(*_TYPED_FIELDS)(_plain)
 
@@ -161,7 +161,7 @@ class CustomerCreate(CustomerFields):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []
+    addresses: Annotated[list[AddressInput], Field(max_length=20)] = []  # type: ignore[assignment]
     mdm_code: MdmCode | None = None
 
     _plain_text = field_validator(*_TYPED_FIELDS)(_plain)

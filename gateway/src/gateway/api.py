@@ -18,7 +18,7 @@ from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
 
-from gateway.upstream import API_PREFIX, Upstreams
+from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 from gateway.view import customer_360, timeline_page
 from gateway.view_models import Customer360, Customer360TimelinePage
 
@@ -50,7 +50,10 @@ Services = Annotated[Upstreams, Depends(upstreams)]
     },
 )
 async def create_customer(
-    body: CustomerCreate, services: Services, identity: CurrentIdentity
+    body: CustomerCreate,
+    services: Services,
+    identity: CurrentIdentity,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     return await services.forward(
         "customer",
@@ -58,6 +61,7 @@ async def create_customer(
         "/customers",
         identity,
         json=body.model_dump(mode="json", exclude_unset=True),
+        headers=idempotency_header(idempotency_key),
     )
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from servicekit import idempotency, problems
 from servicekit import logging as cdp_logging
-from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
 from gateway import api, console, sign_in, targeting
@@ -32,7 +32,13 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.upstreams = Upstreams(urls, settings.upstream_timeout_seconds)
+        app.state.upstreams = Upstreams(
+            urls,
+            settings.upstream_timeout_seconds,
+            write_timeout=settings.write_timeout_seconds,
+            max_in_flight=settings.max_in_flight_per_service,
+            retry_after=settings.shed_retry_after_seconds,
+        )
         yield
         await app.state.upstreams.close()
 
@@ -47,6 +53,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(targeting.router)
     sign_in.install(app, settings)
+    idempotency.document(app)  # the services honour the header; the gateway passes it on
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

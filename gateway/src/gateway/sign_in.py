@@ -45,7 +45,7 @@ def install(app: FastAPI, settings: GatewaySettings) -> None:
     @router.get("/sign-in/options", response_model=SignInOptions)
     async def sign_in_options() -> SignInOptions:
         """What the sign-in screen offers (no token needed)."""
-        return SignInOptions(dev_tokens=dev, roles=list(ROLES))
+        return SignInOptions(dev_tokens=dev, roles=list(get_args(PersonRole)))
 
     if dev:
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentIdentity, Identity
 from servicekit.problems import Problem
 
-from gateway.upstream import API_PREFIX, Upstreams
+from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 
 router = APIRouter(prefix=API_PREFIX)
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
@@ -233,8 +233,11 @@ async def _confirmed_list(
     fields: dict[str, Any],
     ids: list[str],
     confirm_count: int | None,
+    idempotency_key: str | None,
 ) -> dict[str, Any]:
-    """The two-step creation: the count first; the list once the caller confirms that count."""
+    """The two-step creation: the count first; the list once the caller confirms that count.
+    A retry with the same Idempotency-Key gets the list created the first time (the lists
+    service keeps the key); adding its customers again changes nothing."""
     if confirm_count is None:
         return {"count": len(ids), "created": False}
     if confirm_count != len(ids):
@@ -244,7 +247,16 @@ async def _confirmed_list(
             code="count-changed",
             count=len(ids),
         )
-    created = await _ok(services.call("lists", "POST", "/lists", identity, json=fields))
+    created = await _ok(
+        services.call(
+            "lists",
+            "POST",
+            "/lists",
+            identity,
+            json=fields,
+            headers=idempotency_header(idempotency_key),
+        )
+    )
     added = await _add(services, created["id"], ids, identity)
     response.status_code = 201
     return {"count": len(ids), "created": True, "list": created, **added}
@@ -252,19 +264,29 @@ async def _confirmed_list(
 
 @router.post("/lists/from-search", tags=["lists"])
 async def list_from_search(
-    body: FromSearch, services: Services, identity: CurrentIdentity, response: Response
+    body: FromSearch,
+    services: Services,
+    identity: CurrentIdentity,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create a static list from a search, in two steps: without ``confirm_count`` it answers
     the count; with it, it creates the list if the count still holds (409 otherwise)."""
     criteria = {k: v for k, v in body.criteria.items() if k not in ("limit", "cursor")}
     ids = await _matching_ids(services, "/customers", criteria, identity)
     fields = {**body.list, "source": "search"}
-    return await _confirmed_list(services, identity, response, fields, ids, body.confirm_count)
+    return await _confirmed_list(
+        services, identity, response, fields, ids, body.confirm_count, idempotency_key
+    )
 
 
 @router.post("/lists/from-fulfilments", tags=["lists"])
 async def list_from_fulfilments(
-    body: FromFulfilments, services: Services, identity: CurrentIdentity, response: Response
+    body: FromFulfilments,
+    services: Services,
+    identity: CurrentIdentity,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create a static list of the customers sent a fulfilment of an activity, confirmed by
     count as for from-search."""
@@ -279,7 +301,13 @@ async def list_from_fulfilments(
     )
     fields = {**body.list, "source": "fulfilment"}
     return await _confirmed_list(
-        services, identity, response, fields, found["customer_ids"], body.confirm_count
+        services,
+        identity,
+        response,
+        fields,
+        found["customer_ids"],
+        body.confirm_count,
+        idempotency_key,
     )
 
 

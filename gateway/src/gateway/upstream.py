@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from fastapi.responses import StreamingResponse
 from servicekit.auth import Identity
 from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
 from starlette.background import BackgroundTask
 
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag", "content-disposition")
-RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "location",
+    "etag",
+    "content-disposition",
+    "idempotent-replayed",
+)
+RELAYED_REQUEST_HEADERS = ("content-type", "if-match", "idempotency-key")
 API_PREFIX = "/api"
+# the routes that call a service themselves (not relaying) pass the key on with this
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        description="A key of yours: a retry with the same key and body gets the first answer",
+    ),
+]
+
+
+def idempotency_header(key: str | None) -> dict[str, str]:
+    return {"idempotency-key": key} if key is not None else {}
 
 
 def checked_path(path: str) -> str:
@@ -33,21 +51,73 @@ def checked_path(path: str) -> str:
     return path
 
 
-def unavailable(service: str, exc: Exception) -> Problem:
-    return Problem(
+def unavailable(service: str, exc: Exception, retry_after: int = 1) -> Problem:
+    """A service that did not answer in time (a write may still have happened: retry a POST
+    with its Idempotency-Key)."""
+    problem = Problem(
         f"the {service} service did not answer: {type(exc).__name__}",
         status=503,
         code="service-unavailable",
         title="Service unavailable",
         service=service,
     )
+    problem.headers = {"Retry-After": str(retry_after)}
+    return problem
+
+
+def overloaded(service: str, retry_after: int) -> Problem:
+    problem = Problem(
+        f"the {service} service has too many requests in progress: retry in {retry_after} s",
+        status=503,
+        code="overloaded",
+        title="Service overloaded",
+        service=service,
+    )
+    problem.headers = {"Retry-After": str(retry_after)}
+    return problem
 
 
 class Upstreams:
-    def __init__(self, urls: dict[str, str], timeout: float) -> None:
+    """One client per service. Reads time out after ``read_timeout``, writes after
+    ``write_timeout`` (a route may ask for another); at most ``max_in_flight`` requests go to a
+    service at once, and the next one is shed at once with a 503 and ``Retry-After``, rather
+    than queued behind the ones a slow service is already failing to answer."""
+
+    def __init__(
+        self,
+        urls: dict[str, str],
+        read_timeout: float,
+        *,
+        write_timeout: float | None = None,
+        max_in_flight: int = 64,
+        retry_after: int = 1,
+    ) -> None:
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()
+            name: httpx.AsyncClient(
+                base_url=url,
+                timeout=read_timeout,
+                # room for every request let through, and for the exports streaming beside them
+                # (not counted: a stream may end with the client gone, and no hook sees it)
+                limits=httpx.Limits(max_connections=max_in_flight + 16),
+            )
+            for name, url in urls.items()
         }
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout or read_timeout
+        self.max_in_flight = max_in_flight
+        self.retry_after = retry_after
+        self._in_flight = dict.fromkeys(urls, 0)
+
+    def _enter(self, service: str) -> None:
+        if self._in_flight[service] >= self.max_in_flight:
+            raise overloaded(service, self.retry_after)
+        self._in_flight[service] += 1
+
+    def _leave(self, service: str) -> None:
+        self._in_flight[service] -= 1
+
+    def in_flight(self, service: str) -> int:
+        return self._in_flight[service]
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -85,6 +155,9 @@ class Upstreams:
     ) -> httpx.Response:
         client = self._clients[service]
         path = checked_path(path)
+        if timeout is None:
+            timeout = self.read_timeout if method in ("GET", "HEAD") else self.write_timeout
+        self._enter(service)
         try:
             return await client.request(
                 method,
@@ -93,10 +166,12 @@ class Upstreams:
                 content=content,
                 params=params,
                 headers={**(headers or {}), **self._headers(identity)},
-                timeout=timeout or httpx.USE_CLIENT_DEFAULT,
+                timeout=timeout,
             )
         except httpx.HTTPError as exc:
-            raise unavailable(service, exc) from exc
+            raise unavailable(service, exc, self.retry_after) from exc
+        finally:
+            self._leave(service)
 
     async def forward(
         self,
@@ -171,7 +246,7 @@ class Upstreams:
         try:
             upstream = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise unavailable(service, exc) from exc
+            raise unavailable(service, exc, self.retry_after) from exc
         headers = {
             k: v
             for k, v in upstream.headers.items()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
+from typing import Any
 
 import structlog
 
@@ -16,7 +18,7 @@ def new_correlation_id() -> str:
     return uuid.uuid4().hex
 
 
-def _add_correlation_id(_: object, __: str, event: dict) -> dict:
+def _add_correlation_id(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     cid = correlation_id.get()
     if cid:
         event.setdefault("correlation_id", cid)
@@ -24,7 +26,7 @@ def _add_correlation_id(_: object, __: str, event: dict) -> dict:
 
 
 def configure(service: str, json: bool = True, level: int = logging.INFO) -> None:
-    processors = [
+    processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_correlation_id,
         structlog.processors.add_log_level,

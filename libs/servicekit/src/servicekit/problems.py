@@ -5,7 +5,8 @@ Domain code raises :class:`Problem` (or a subclass); validation errors name the 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, overload
 
 from contracts.limits import INT64_MAX
 from fastapi import FastAPI, Request
@@ -35,6 +36,8 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        # HTTP headers to answer with (e.g. Retry-After), beside the problem body
+        self.headers: dict[str, str] = {}
         if status is not None:
             self.status = status
         if code is not None:
@@ -78,10 +81,18 @@ class Invalid(Problem):
     status, code, title = 422, "validation-error", "Invalid input"
 
     @classmethod
-    def from_errors(cls, errors: list[dict[str, Any]]) -> Invalid:
+    def from_errors(cls, errors: Sequence[Mapping[str, Any]]) -> Invalid:
         listed = validation_errors(errors)
         fields = ", ".join(e["field"] or "body" for e in listed)
         return cls(f"invalid input: {fields}", errors=listed)
+
+
+@overload
+def if_match_version(if_match: str | None, required: Literal[True] = True) -> int: ...
+
+
+@overload
+def if_match_version(if_match: str | None, required: bool) -> int | None: ...
 
 
 def if_match_version(if_match: str | None, required: bool = True) -> int | None:
@@ -108,7 +119,8 @@ def if_match_version(if_match: str | None, required: bool = True) -> int | None:
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    headers.update(problem.headers)
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
         status_code=problem.status,
@@ -117,7 +129,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic errors as ``{field, message, type}``; ``field`` is a dotted path, or for a rule
     over several fields the ones it names (``ctx["fields"]``), comma-separated."""
     out = []

@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit import batch_jobs, faults, problems
+from servicekit import batch_jobs, faults, idempotency, problems
 from servicekit import logging as cdp_logging
 from servicekit.database import make_client
 from servicekit.messaging import Publisher, make_broker
@@ -64,6 +64,7 @@ class ServiceRuntime:
         for relay in self.relays:
             await relay.start()
         await self.jobs.create_indexes()
+        await idempotency.create_indexes(self.db[idempotency.COLLECTION])
         await self.jobs.resume()
         if self.broker is not None and not self.settings.fault_consumers_paused:
             await self.broker.start()
@@ -174,9 +175,19 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
+    # added first, so it runs inside the body limit and the correlation id
+    app.add_middleware(
+        idempotency.IdempotentPosts,
+        keys=runtime.db[idempotency.COLLECTION],
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        jwt_issuer=settings.jwt_issuer,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        lease_seconds=settings.idempotency_lease_seconds,
+    )
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     for router in routers:
         app.include_router(router)
+    idempotency.document(app)
 
     started = time.monotonic()
 

@@ -37,6 +37,13 @@ class ServiceSettings(BaseSettings):
         default=600.0, description="How often to sweep regardless (replicas that crashed for good)"
     )
     max_body_bytes: int = 1_048_576
+    idempotency_ttl_seconds: float = Field(
+        default=86_400.0, description="How long an Idempotency-Key and its answer are kept"
+    )
+    idempotency_lease_seconds: float = Field(
+        default=600.0,
+        description="After this, a key whose request never finished (a crash) may be used again",
+    )
     log_json: bool = True
     fault_crash_at: str = Field(
         default="", description="Test-only: crash (SIGKILL self) at this named point"

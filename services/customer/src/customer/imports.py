@@ -376,7 +376,10 @@ class CustomerImport:
             refused = await asyncio.to_thread(_check_all, text, columns)
             if refused.rejected:
                 return Chunk(after, fields={"progress": refused.__dict__, "outcome": "rejected"})
-        rows = (await self._reader(job, after, columns)).take(self.chunk_size)
+        # parsing and deciding rows is CPU work: it runs in a worker thread, a chunk at a time,
+        # so the event loop keeps answering (health checks, reads) while an import runs
+        reader = await self._reader(job, after, columns)
+        rows = await asyncio.to_thread(reader.take, self.chunk_size)
         if not rows:
             return None
         tally = Tally(**{**job["progress"], "errors": list(job["progress"]["errors"])})
@@ -400,28 +403,33 @@ class CustomerImport:
         self, job: Mapping[str, Any], after: Any, rows: list[Row], tally: Tally
     ) -> list[OutgoingRecord]:
         store = self.customers.store
-        candidates = Candidates()
-        for record in await store.import_candidates(
+        found = await store.import_candidates(
             mdm_codes=[r.fields["mdm_code"] for r in rows if r.fields.get("mdm_code")],
             emails=[search.normalise(r.fields["email"]) for r in rows if r.fields.get("email")],
             phones=[search.digits(r.fields["sms"]) for r in rows if r.fields.get("sms")],
             names=[key for r in rows if (key := _match_key({**r.fields, "_id": None}))],
-        ):
-            candidates.add(record)
+        )
         chunk = {"job": job["_id"], "after": after}
         touched: dict[str, Touched] = {}
         written_before: dict[str, dict[str, Any]] = {}
-        now = datetime.now(UTC)
-        for row in rows:
-            tally.rows += 1
-            try:
-                self._row(row, candidates, touched, written_before, chunk, tally, job, now)
-            except (ValidationError, Invalid) as exc:
-                tally.reject(row.number, *_first_error(exc))
-            except Problem as exc:
-                tally.reject(row.number, exc.extensions.get("field"), exc.detail)
 
-        stamps = {cid: self._stamp(chunk, t) for cid, t in touched.items()}
+        def decide() -> dict[str, dict[str, Any]]:
+            """The rows decided against the candidates (in a worker thread: no I/O here)."""
+            candidates = Candidates()
+            for record in found:
+                candidates.add(record)
+            now = datetime.now(UTC)
+            for row in rows:
+                tally.rows += 1
+                try:
+                    self._row(row, candidates, touched, written_before, chunk, tally, job, now)
+                except (ValidationError, Invalid) as exc:
+                    tally.reject(row.number, *_first_error(exc))
+                except Problem as exc:
+                    tally.reject(row.number, exc.extensions.get("field"), exc.detail)
+            return {cid: self._stamp(chunk, t) for cid, t in touched.items()}
+
+        stamps = await asyncio.to_thread(decide)
         failed = await store.write_imported(
             [{**t.record, IMPORTED: stamps[cid]} for cid, t in touched.items() if t.before is None],
             [
@@ -441,15 +449,18 @@ class CustomerImport:
                 tally.reject(
                     int(number), None, "the customer changed meanwhile: run the file again"
                 )
-        events = [self._event(t.before, t.record, stamps[cid], job) for cid, t in touched.items()]
-        events += [
-            self._event(
-                None if record[IMPORTED]["created"] else record, record, record[IMPORTED], job
-            )
-            for cid, record in written_before.items()
-            if cid not in touched
-        ]
-        return events
+
+        def events() -> list[OutgoingRecord]:
+            made = [self._event(t.before, t.record, stamps[cid], job) for cid, t in touched.items()]
+            return made + [
+                self._event(
+                    None if record[IMPORTED]["created"] else record, record, record[IMPORTED], job
+                )
+                for cid, record in written_before.items()
+                if cid not in touched
+            ]
+
+        return await asyncio.to_thread(events)
 
     def _row(
         self,

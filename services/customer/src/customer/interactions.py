@@ -125,10 +125,8 @@ def _at(kind: Kind, fields: dict[str, Any], created_at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-class AttachmentEdit(BaseModel):
+class AttachmentEdit(Input):
     """What a user may change on an attachment."""
-
-    model_config = ConfigDict(extra="forbid")
 
     description: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), PlainText] | None

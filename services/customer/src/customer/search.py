@@ -212,7 +212,7 @@ def build_query(criteria: CustomerSearch) -> tuple[dict[str, Any], list[tuple[st
         beyond = "$gt" if direction == 1 else "$lt"
         if after_value is None:
             # documents without the sort value come first ascending (last descending)
-            later = {
+            later: dict[str, Any] = {
                 "$or": [
                     {path: {"$gte": SORT_FLOORS[path]}},
                     {path: None, "_id": {beyond: after_id}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -151,7 +152,7 @@ class CustomerStore:
         """Customers an import chunk's rows may be (one query per chunk, each branch on an
         index): by MDM code, email, phone, or last name and postcode ((last, first, postcode)
         keys; the caller matches the first name), with their search keys and import stamp."""
-        branches = [
+        branches: list[dict[str, Any]] = [
             {path: {"$in": values}}
             for path, values in (
                 ("mdm_code", mdm_codes),
@@ -362,7 +363,9 @@ class InteractionStore:
         cursor = self.interactions.find(query).sort([("at", DESCENDING), ("_id", ASCENDING)])
         return await cursor.limit(limit).to_list()
 
-    async def customers_with_activity(self, kind: str, activity: str, cap: int) -> list[str]:
+    async def customers_with_activity(
+        self, kind: str, activity: str, cap: int
+    ) -> builtins.list[str]:
         """Ids of the customers with an interaction of ``kind`` of this ``activity`` (regardless
         of case), sorted; at most ``cap`` + 1 so a caller can tell there are more."""
         cursor = self.interactions.find(
@@ -388,6 +391,7 @@ class InteractionStore:
         counter = await self.counters.find_one_and_update(
             {"_id": name}, {"$inc": {"next": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
+        assert counter is not None  # upserted
         return int(counter["next"])
 
     async def move(self, from_customer: str, to_customer: str) -> None:
@@ -405,7 +409,7 @@ class InteractionStore:
             await self.blobs.delete_many({"_id": {"$in": ids}})
         await self.interactions.delete_many({"customer_id": customer_id})
 
-    async def trait_catalogue(self) -> list[dict[str, Any]]:
+    async def trait_catalogue(self) -> builtins.list[dict[str, Any]]:
         return await self.traits.find().sort("_id").to_list()
 
     async def add_trait(self, name: str, description: str | None) -> bool:

@@ -9,7 +9,7 @@ and plans made before a consumer existed reach it too."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contracts.lists_events import PlanChanged, TeamChanged
@@ -70,8 +70,8 @@ class Directory:
     async def publish_all(
         self,
         publisher: Publisher,
-        teams: list[Mapping[str, Any]],
-        plans: list[Mapping[str, Any]],
+        teams: Sequence[Mapping[str, Any]],
+        plans: Sequence[Mapping[str, Any]],
     ) -> None:
         """Every team's and plan's state again (start-up)."""
         entries = [self.team_entry(t) for t in teams] + [self.plan_entry(p) for p in plans]

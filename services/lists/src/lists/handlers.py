@@ -238,7 +238,7 @@ class ListsService:
                 )
                 if not moved and same_summary:
                     continue
-                if not moved:  # keep the decision's lineage; refresh what the list shows
+                if not moved and old is not None:  # keep the lineage; refresh what it shows
                     new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
                 changes.append(MembershipChange(plan, new, moved, causation))
         return changes
@@ -530,7 +530,7 @@ class ListsService:
             "customer": None
             if customer is None
             else {
-                "name": doc.get("name"),
+                "name": (doc or {}).get("name"),
                 "kind": customer.kind,
                 "status": customer.status,
                 "bricks": sorted(customer.bricks_for(plan)),

@@ -545,7 +545,7 @@ class LoyaltyService:
     async def on_engagement(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep survey answers (the last NPS) and the communications log; repeats change
         nothing, erased customers are not brought back."""
-        docs = []
+        docs: list[dict[str, Any]] = []
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, FeedbackGiven):

@@ -125,7 +125,7 @@ class RfmScoring:
         events: list[OutgoingRecord] = []
         for member in members:
             cid, old = member["_id"], member.get("rfm") or {}
-            new = None
+            new: dict[str, int | None] | None = None
             if cid in facts:
                 days, orders, spend = _measures(now, *facts[cid])
                 new = {

@@ -66,7 +66,7 @@ class LoyaltyStore:
             for member, slot_write in members
         ]
         result = await self.members.bulk_write(ops, ordered=False)
-        return {str(doc_id) for doc_id in result.upserted_ids.values()}
+        return {str(doc_id) for doc_id in (result.upserted_ids or {}).values()}
 
     async def set_tier(self, customer_id: str, tier: str, change: dict[str, Any]) -> None:
         await self.set_tiers([(customer_id, tier, change)])

@@ -491,14 +491,15 @@ class SegmentationService:
     async def on_loyalty_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Keep each customer's loyalty metrics (RFM stars) for the rules that read them."""
         latest: dict[str, Delivery] = {}
+        versions: dict[str, int] = {}
         inputs: dict[str, list[str]] = {}
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, CustomerMetricsChanged):
                 inputs.setdefault(event.customer_id, []).append(input_id(delivery))
-                seen = latest.get(event.customer_id)
-                if seen is None or seen.event.rfm_version <= event.rfm_version:
+                if versions.get(event.customer_id, -1) <= event.rfm_version:
                     latest[event.customer_id] = delivery
+                    versions[event.customer_id] = event.rfm_version
         gone = await self.store.erased(list(latest))
 
         def mutation(event: CustomerMetricsChanged) -> Mutation:
@@ -516,10 +517,7 @@ class SegmentationService:
             await self._apply(
                 {cid: mutation(d.event) for cid, d in wanted.items()},  # type: ignore[arg-type]
                 "metrics-change",
-                {
-                    cid: (f"loyalty:rfm:{d.event.rfm_version}", d.envelope.id)
-                    for cid, d in wanted.items()
-                },
+                {cid: (f"loyalty:rfm:{versions[cid]}", d.envelope.id) for cid, d in wanted.items()},
                 changed_fields={cid: {"loyalty"} for cid in wanted},
                 consumed=(self.loyalty_events_slot, inputs),
             )
