@@ -388,7 +388,27 @@ class CouponStore:
 RFM_RUNS = "rfm_runs"
 
 
-class RfmStore:
+class VersionedRuns:
+    """Runs numbered 1, 2, ... in ``self.runs`` (RFM, predicted value): one replica gets each."""
+
+    runs: AsyncCollection
+
+    async def next_version(self) -> int:
+        latest = await self.runs.find_one({}, sort=[("_id", -1)])
+        return (latest["_id"] if latest else 0) + 1
+
+    async def save_run(self, run: dict[str, Any]) -> bool:
+        try:
+            await self.runs.insert_one(run)
+        except DuplicateKeyError:
+            return False  # another replica ran the same version at the same time
+        return True
+
+    async def latest(self) -> dict[str, Any] | None:
+        return await self.runs.find_one({}, sort=[("_id", -1)])
+
+
+class RfmStore(VersionedRuns):
     """RFM runs (thresholds and lookback, versioned) and the scores written on members."""
 
     def __init__(self, db: AsyncDatabase) -> None:
@@ -431,20 +451,6 @@ class RfmStore:
         """The next ``limit`` members after ``after`` in id order, with their stars."""
         cursor = self.members.find(batch_jobs.after(after), {"rfm": 1, "status": 1})
         return await cursor.sort("_id").limit(limit).to_list()
-
-    async def next_version(self) -> int:
-        latest = await self.runs.find_one({}, sort=[("_id", -1)])
-        return (latest["_id"] if latest else 0) + 1
-
-    async def save_run(self, run: dict[str, Any]) -> bool:
-        try:
-            await self.runs.insert_one(run)
-        except DuplicateKeyError:
-            return False  # another replica ran the same version at the same time
-        return True
-
-    async def latest(self) -> dict[str, Any] | None:
-        return await self.runs.find_one({}, sort=[("_id", -1)])
 
     async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """A chunk's changed stars in one bulk (their events go out after it)."""

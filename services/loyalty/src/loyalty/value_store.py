@@ -8,15 +8,14 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from loyalty.store import MEMBERS, PURCHASES
+from loyalty.store import MEMBERS, PURCHASES, VersionedRuns
 
 VALUE_RUNS = "value_runs"
 FIELD = "predicted"  # on the member
 
 
-class ValueStore:
+class ValueStore(VersionedRuns):
     def __init__(self, db: AsyncDatabase) -> None:
         self.runs = db[VALUE_RUNS]
         self.members = db[MEMBERS]
@@ -51,25 +50,11 @@ class ValueStore:
                 yield doc
             start = last
 
-    async def next_version(self) -> int:
-        latest = await self.runs.find_one({}, sort=[("_id", -1)])
-        return (latest["_id"] if latest else 0) + 1
-
-    async def save_run(self, run: dict[str, Any]) -> bool:
-        try:
-            await self.runs.insert_one(run)
-        except DuplicateKeyError:
-            return False  # another replica ran the same version at the same time
-        return True
-
     async def finish_run(self, version: int, fields: dict[str, Any]) -> None:
         await self.runs.update_one({"_id": version}, {"$set": fields})
 
     async def get_run(self, version: int) -> dict[str, Any] | None:
         return await self.runs.find_one({"_id": version})
-
-    async def latest(self) -> dict[str, Any] | None:
-        return await self.runs.find_one({}, sort=[("_id", -1)])
 
     async def write(self, predictions: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Each member's prediction, a thousand per bulk; a newer run's is never overwritten."""
