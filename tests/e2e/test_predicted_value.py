@@ -44,6 +44,19 @@ async def buy(gateway: httpx.AsyncClient, customer_id: str, days_ago: list[int])
 
 
 async def test_a_run_predicts_each_members_value(gateway) -> None:
+    code = f"value-{uuid.uuid4().hex[:6]}"
+    high_value = {
+        "code": code,
+        "name": "High value",
+        "segments": [
+            {
+                "code": "high",
+                "name": "High value",
+                "rule": {"field": "loyalty.clv", "op": "gte", "value": 100},
+            }
+        ],
+    }
+    assert (await gateway.post("/api/segmentations", json=high_value)).status_code == 201
     loyal = await new_member(gateway)  # buys every two weeks, to this week
     lapsed = await new_member(gateway)  # bought often, then nothing for months
     await buy(gateway, loyal, [2, 16, 30, 44, 58, 72, 86, 100])
@@ -74,8 +87,21 @@ async def test_a_run_predicts_each_members_value(gateway) -> None:
     }
     assert predicted[loyal]["version"] == body["version"]
     assert predicted[loyal]["p_alive"] > 0.8 > predicted[lapsed]["p_alive"]
-    assert predicted[loyal]["lifetime_value"] > predicted[lapsed]["lifetime_value"] >= 0
+    assert predicted[loyal]["clv"] > predicted[lapsed]["clv"] >= 0
     assert predicted[loyal]["expected_purchases"] > 1
+    assert predicted[loyal]["clv"] >= 100 > predicted[lapsed]["clv"]
+
+    async def segment(who: str) -> str | None:
+        profile = await gateway.get(f"/api/profiles/{who}")
+        if profile.status_code != 200:
+            return None
+        return profile.json()["segmentations"].get(code, {}).get("segment")
+
+    async def high() -> bool:
+        return await segment(loyal) == "high"
+
+    await eventually(high, what="the high-value customer in the segment")  # by events alone
+    assert await segment(lapsed) != "high"
 
 
 async def test_only_managers_run_it(platform, gateway) -> None:

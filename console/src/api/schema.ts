@@ -1423,12 +1423,12 @@ export interface components {
          * @description BG/NBD and Gamma-Gamma, as of the run ``version`` (loyalty's /value/runs).
          */
         PredictedValue: {
+            /** Clv */
+            clv: number;
             /** Expected Purchases */
             expected_purchases: number;
-            /** Expected Value Per Purchase */
-            expected_value_per_purchase: number;
-            /** Lifetime Value */
-            lifetime_value: number;
+            /** Expected Spend Per Purchase */
+            expected_spend_per_purchase: number;
             /** P Alive */
             p_alive: number;
             /** Version */

@@ -81,8 +81,8 @@ class PredictedValue(Open):
 
     p_alive: float
     expected_purchases: float
-    expected_value_per_purchase: float
-    lifetime_value: float
+    expected_spend_per_purchase: float
+    clv: float
     version: int
 
 

@@ -50,7 +50,7 @@ def build(settings: LoyaltySettings | None = None) -> FastAPI:
     rfm_store = RfmStore(runtime.db)
     rfm = RfmService(rfm_store, settings, runtime.jobs)
     runtime.jobs.register(RfmScoring(rfm_store, settings, settings.rfm_chunk))
-    value = PredictedValueService(ValueStore(runtime.db), settings)
+    value = PredictedValueService(ValueStore(runtime.db), settings, members_relay)
     tier_reassessments = TierReassessments(runtime.jobs)
     runtime.jobs.register(TierReassessment(store, points, settings, settings.rfm_chunk))
     jobs = [

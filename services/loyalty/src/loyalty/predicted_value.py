@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from servicekit.logging import get_logger
+from contracts.loyalty_events import CustomerMetricsChanged
+from contracts.topics import LOYALTY_EVENTS
+from servicekit import outbox
+from servicekit.logging import correlation_id, get_logger
+from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, NotFound
 
 from loyalty.settings import LoyaltySettings
 from loyalty.value_store import ValueStore
 
 log = get_logger(__name__)
+SOURCE = "cdp/loyalty"
 MIN_REPEAT_BUYERS = 10
 CHUNK = 10_000  # members predicted and written at a time
 
@@ -36,11 +42,24 @@ class Histories:
     t_x: list[float] = field(default_factory=list)
     T: list[float] = field(default_factory=list)
     m: list[float] = field(default_factory=list)
+    spend: list[float] = field(default_factory=list)  # and the plain facts, for the event
+    orders: list[int] = field(default_factory=list)
+    last_at: list[datetime] = field(default_factory=list)
 
-    def add(self, customer_id: str, days: dict[date, Decimal], today: date) -> None:
+    def add(
+        self,
+        customer_id: str,
+        days: dict[date, Decimal],
+        today: date,
+        orders: int,
+        last_at: datetime,
+    ) -> None:
         first, last = min(days), max(days)
         repeats = len(days) - 1
         self.ids.append(customer_id)
+        self.spend.append(float(sum(days.values())))
+        self.orders.append(orders)
+        self.last_at.append(last_at)
         self.x.append(repeats)
         self.t_x.append((last - first).days / 7)
         self.T.append(max((today - first).days, 0) / 7)
@@ -55,15 +74,52 @@ async def histories(purchases: Any, now: datetime) -> Histories:
     found = Histories()
     current: str | None = None
     days: dict[date, Decimal] = defaultdict(Decimal)
+    orders, last_at = 0, now
     async for purchase in purchases:
         if purchase["customer_id"] != current:
             if current is not None:
-                found.add(current, days, now.date())
-            current, days = purchase["customer_id"], defaultdict(Decimal)
+                found.add(current, days, now.date(), orders, last_at)
+            current, days, orders = purchase["customer_id"], defaultdict(Decimal), 0
         days[purchase["purchased_at"].date()] += Decimal(purchase["total"])
+        orders, last_at = orders + 1, purchase["purchased_at"]
     if current is not None:
-        found.add(current, days, now.date())
+        found.add(current, days, now.date(), orders, last_at)
     return found
+
+
+def metrics_event(
+    cid: str,
+    rfm: Mapping[str, Any] | None,
+    predicted: Mapping[str, Any],
+    found: Histories,
+    i: int,
+) -> CustomerMetricsChanged:
+    """The member's whole metrics after a predicted-value run (RFM stars as they stand)."""
+    rfm = rfm or {}
+    return CustomerMetricsChanged(
+        customer_id=cid,
+        rfm_recency=rfm.get("recency"),
+        rfm_frequency=rfm.get("frequency"),
+        rfm_monetary=rfm.get("monetary"),
+        rfm_version=rfm.get("version", 0),
+        lifetime_spend=found.spend[i],
+        orders=found.orders[i],
+        last_purchase_at=found.last_at[i],
+        **value_metrics(predicted),
+    )
+
+
+def value_metrics(predicted: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A member's ``predicted`` as CustomerMetricsChanged fields (none before a first run)."""
+    if not predicted:
+        return {}
+    return {
+        "p_alive": predicted["p_alive"],
+        "expected_purchases": predicted["expected_purchases"],
+        "expected_spend_per_purchase": predicted["expected_spend_per_purchase"],
+        "clv": predicted["clv"],
+        "clv_version": predicted["version"],
+    }
 
 
 def fit(found: Histories) -> tuple[Any, Any]:
@@ -96,8 +152,8 @@ def predict(
             {
                 "p_alive": round(float(alive[i]), 4),
                 "expected_purchases": round(float(expected[i]), 3),
-                "expected_value_per_purchase": round(float(per_purchase[i]), 2),
-                "lifetime_value": round(float(value[i]), 2),
+                "expected_spend_per_purchase": round(float(per_purchase[i]), 2),
+                "clv": round(float(value[i]), 2),
             },
         )
         for i, cid in enumerate(found.ids[start:end])
@@ -108,6 +164,7 @@ def predict(
 class PredictedValueService:
     store: ValueStore
     settings: LoyaltySettings
+    relay: OutboxRelay  # the members' outbox: each prediction and its event are one write
     _running: set[asyncio.Task] = field(default_factory=set)
 
     async def start(self) -> dict[str, Any]:
@@ -148,7 +205,14 @@ class PredictedValueService:
                 chunk = await asyncio.to_thread(
                     predict, purchases, spend, found, start, start + CHUNK, self.settings
                 )
-                await self.store.write([(cid, {**p, **stamp}) for cid, p in chunk])
+                stars = await self.store.rfm_of([cid for cid, _ in chunk])
+                writes = []
+                for offset, (cid, predicted) in enumerate(chunk, start=start):
+                    value = {**predicted, **stamp}
+                    event = metrics_event(cid, stars.get(cid), value, found, offset)
+                    writes.append((cid, value, self._entry(cid, event)))
+                pending = await self.store.write(writes)
+                await self.relay.deliver(pending)
             params = {
                 "bg_nbd": {
                     "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b
@@ -163,6 +227,10 @@ class PredictedValueService:
         except Exception as exc:
             log.exception("predicted value run failed", version=version)
             await self.store.finish_run(version, {"state": "failed", "error": str(exc)})
+
+    def _entry(self, cid: str, event: CustomerMetricsChanged) -> dict[str, Any]:
+        envelope = event.envelope(source=SOURCE, subject=cid, correlation_id=correlation_id.get())
+        return outbox.entry(self.settings.topic(LOYALTY_EVENTS.name), cid, envelope)
 
     async def get(self, version: int) -> dict[str, Any]:
         run = await self.store.get_run(version)

@@ -19,6 +19,7 @@ from servicekit.messaging import OutgoingRecord
 from servicekit.problems import Conflict, NotFound
 
 from loyalty import domain
+from loyalty.predicted_value import value_metrics
 from loyalty.settings import LoyaltySettings
 from loyalty.store import RfmStore
 
@@ -133,8 +134,9 @@ class RfmScoring:
                     "frequency": domain.stars(orders, cuts["frequency"]),
                     "monetary": domain.stars(spend, cuts["monetary"]),
                 }
+            predicted = member.get("predicted")
             if old.get("version") == version:  # this run wrote it before a crash
-                events.append(self._event(cid, old, facts.get(cid)))
+                events.append(self._event(cid, old, facts.get(cid), predicted))
                 continue
             if new is None and not old.get("recency"):
                 continue
@@ -146,7 +148,7 @@ class RfmScoring:
                 "computed_at": now,
             }
             writes.append((cid, rfm))
-            events.append(self._event(cid, rfm, facts.get(cid)))
+            events.append(self._event(cid, rfm, facts.get(cid), predicted))
         await self.store.write_scores(writes)
         return Chunk(ids[-1], events, {"processed": len(ids), "changed": len(events)})
 
@@ -158,6 +160,7 @@ class RfmScoring:
         cid: str,
         rfm: Mapping[str, Any],
         facts: tuple[datetime, int, Decimal] | None,
+        predicted: Mapping[str, Any] | None,
     ) -> OutgoingRecord:
         last, orders, spend = facts or (None, 0, Decimal(0))
         event = CustomerMetricsChanged(
@@ -169,6 +172,7 @@ class RfmScoring:
             lifetime_spend=float(spend),
             orders=orders,
             last_purchase_at=last,
+            **value_metrics(predicted),  # the whole metrics: a consumer replaces what it holds
         )
         envelope = event.envelope(source=SOURCE, subject=cid, correlation_id=correlation_id.get())
         return OutgoingRecord.of(self.settings.topic(LOYALTY_EVENTS.name), cid, envelope)

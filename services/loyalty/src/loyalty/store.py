@@ -449,7 +449,7 @@ class RfmStore(VersionedRuns):
 
     async def members_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """The next ``limit`` members after ``after`` in id order, with their stars."""
-        cursor = self.members.find(batch_jobs.after(after), {"rfm": 1, "status": 1})
+        cursor = self.members.find(batch_jobs.after(after), {"rfm": 1, "status": 1, "predicted": 1})
         return await cursor.sort("_id").limit(limit).to_list()
 
     async def write_scores(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:

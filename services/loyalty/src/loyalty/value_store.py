@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from servicekit.outbox import FIELD as OUTBOX
 
 from loyalty.store import MEMBERS, PURCHASES, VersionedRuns
 
@@ -56,20 +57,30 @@ class ValueStore(VersionedRuns):
     async def get_run(self, version: int) -> dict[str, Any] | None:
         return await self.runs.find_one({"_id": version})
 
-    async def write(self, predictions: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Each member's prediction, a thousand per bulk; a newer run's is never overwritten."""
-        for start in range(0, len(predictions), 1000):
-            ops = [
-                UpdateOne(
-                    {
-                        "_id": cid,
-                        "$or": [
-                            {f"{FIELD}.version": None},
-                            {f"{FIELD}.version": {"$lte": value["version"]}},
-                        ],
-                    },
-                    {"$set": {FIELD: value}},
-                )
-                for cid, value in predictions[start : start + 1000]
-            ]
-            await self.members.bulk_write(ops, ordered=False)
+    async def rfm_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The RFM stars of these members (one query per chunk of a run)."""
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, {"rfm": 1})
+        return {doc["_id"]: doc["rfm"] async for doc in cursor if doc.get("rfm")}
+
+    async def write(
+        self, writes: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each member's prediction with its event's outbox entry, in one bulk; a newer run's is
+        never overwritten. Returns the entries written (member -> entries) for the relay."""
+        if not writes:
+            return {}
+        ops = [
+            UpdateOne(
+                {
+                    "_id": cid,
+                    "$or": [
+                        {f"{FIELD}.version": None},
+                        {f"{FIELD}.version": {"$lte": value["version"]}},
+                    ],
+                },
+                {"$set": {FIELD: value}, "$push": {OUTBOX: entry}},
+            )
+            for cid, value, entry in writes
+        ]
+        await self.members.bulk_write(ops, ordered=False)
+        return {cid: [entry] for cid, _, entry in writes}

@@ -489,24 +489,25 @@ class SegmentationService:
     # --- loyalty metrics
 
     async def on_loyalty_events(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Keep each customer's loyalty metrics (RFM stars) for the rules that read them."""
+        """Keep each customer's loyalty metrics (RFM stars, predicted value) for the rules that
+        read them."""
         latest: dict[str, Delivery] = {}
-        versions: dict[str, int] = {}
+        held: dict[str, dict[str, Any]] = {}
         inputs: dict[str, list[str]] = {}
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, CustomerMetricsChanged):
                 inputs.setdefault(event.customer_id, []).append(input_id(delivery))
-                if versions.get(event.customer_id, -1) <= event.rfm_version:
+                if not _older(event, held.get(event.customer_id, {})):
                     latest[event.customer_id] = delivery
-                    versions[event.customer_id] = event.rfm_version
+                    held[event.customer_id] = event.model_dump()
         gone = await self.store.erased(list(latest))
 
         def mutation(event: CustomerMetricsChanged) -> Mutation:
             metrics = event.model_dump(mode="json", exclude={"customer_id"})
 
             def mutate(old: dict[str, Any] | None) -> dict[str, Any] | None:
-                if old and old.get("loyalty", {}).get("rfm_version", 0) > event.rfm_version:
+                if old and _older(event, old.get("loyalty", {})):
                     return None  # a replay of an older run
                 return {"loyalty": metrics}
 
@@ -517,7 +518,7 @@ class SegmentationService:
             await self._apply(
                 {cid: mutation(d.event) for cid, d in wanted.items()},  # type: ignore[arg-type]
                 "metrics-change",
-                {cid: (f"loyalty:rfm:{versions[cid]}", d.envelope.id) for cid, d in wanted.items()},
+                {cid: (_runs(held[cid]), d.envelope.id) for cid, d in wanted.items()},
                 changed_fields={cid: {"loyalty"} for cid in wanted},
                 consumed=(self.loyalty_events_slot, inputs),
             )
@@ -557,3 +558,17 @@ class SegmentationService:
         if job is None or job.get("kind") != RECOMPUTE or job["segmentation"] != code:
             raise NotFound(f"no recompute {job_id} of {code}", code="recompute-not-found")
         return job
+
+
+def _older(event: CustomerMetricsChanged, held: Mapping[str, Any]) -> bool:
+    """Whether the metrics event comes from an older RFM run or predicted-value run than the
+    metrics held (each event carries the whole metrics, each part with its run's number)."""
+    return event.rfm_version < held.get("rfm_version", 0) or event.clv_version < held.get(
+        "clv_version", 0
+    )
+
+
+def _runs(metrics: Mapping[str, Any]) -> str:
+    """The runs that scored the metrics, as the cause of a segment change."""
+    cause = f"loyalty:rfm:{metrics['rfm_version']}"
+    return cause + (f":clv:{metrics['clv_version']}" if metrics.get("clv_version") else "")
