@@ -122,6 +122,9 @@ def test_probes_resources_and_graceful_shutdown(overlay: str, name: str) -> None
     assert mebibytes(limits["memory"]) * 2**20 >= MEMORY_TARGET_MB * 1e6
     assert mebibytes(requests["memory"]) <= mebibytes(limits["memory"])
     assert pod["securityContext"]["runAsNonRoot"] is True
+    scraped = of_kind(overlay, "Deployment")[name]["spec"]["template"]["metadata"]["annotations"]
+    assert scraped["prometheus.io/path"] == "/metrics"
+    assert scraped["prometheus.io/port"] == str(main["ports"][0]["containerPort"])
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
