@@ -2061,7 +2061,7 @@ export interface operations {
     get_customer_360_timeline_api_customers__customer_id__360_timeline_get: {
         parameters: {
             query?: {
-                /** @description next_before of a page */
+                /** @description next_before of a page (or a time: older items) */
                 before?: string | null;
                 limit?: number;
             };
