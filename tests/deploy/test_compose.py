@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,21 @@ def test_the_image_is_small_and_unprivileged() -> None:
     assert re.search(r"^USER 10001$", runtime, re.M)
     for tool in ("uv", "npm", "node", "gcc", "apt-get"):
         assert not re.search(rf"\b{tool}\b", runtime.replace("/app/.venv", "")), tool
+
+
+def test_the_build_copies_every_workspace_member() -> None:
+    """`uv sync --frozen` needs the whole workspace the lock file was made from: a new member
+    that the Dockerfile does not copy would break every image's build."""
+    root = Path(__file__).resolve().parents[2]
+    members = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["uv"]["workspace"][
+        "members"
+    ]
+    build = DOCKERFILE.split("AS build", 1)[1].split("AS runtime", 1)[0]
+    copied = [line.split()[1] for line in build.splitlines() if line.startswith("COPY ")]
+    for pattern in members:
+        for member in root.glob(pattern):
+            relative = member.relative_to(root).as_posix()
+            assert any(
+                relative == c or relative.startswith(c + "/") or c.startswith(relative + "/")
+                for c in copied
+            ), f"the Dockerfile's build stage does not copy workspace member {relative}"
