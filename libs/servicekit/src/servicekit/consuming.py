@@ -230,3 +230,5 @@ def subscribe_batch(
         faults.crash_point(faults.BEFORE_COMMIT, group)
         await message.ack()
         metrics.BATCHES.labels(group_id, "processed").inc()
+        if hasattr(message.consumer, "highwater"):  # not FastStream's in-memory test consumer
+            metrics.observe_lag(group_id, message.consumer, records)

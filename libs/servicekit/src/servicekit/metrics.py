@@ -6,9 +6,12 @@ once per process; Prometheus adds the service and pod as the scrape target's lab
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
+from aiokafka import ConsumerRecord, TopicPartition
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
@@ -34,6 +37,11 @@ BATCH_SECONDS = Histogram(
     ["group"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+CONSUMER_LAG = Gauge(
+    "cdp_consumer_lag",
+    "Records after the last one this process committed, per partition (as of its last batch)",
+    ["group", "topic", "partition"],
+)
 EVENTS_PUBLISHED = Counter(
     "cdp_events_published", "Records the broker acknowledged, per topic", ["topic"]
 )
@@ -43,6 +51,23 @@ EVENTS_DEAD_LETTERED = Counter(
     ["topic"],
 )
 UNMATCHED_ROUTE = "unmatched"  # a path no route serves: one label, not one per path
+
+
+class Highwaters(Protocol):
+    def highwater(self, partition: TopicPartition) -> int | None: ...
+
+
+def observe_lag(group: str, consumer: Highwaters, records: Sequence[ConsumerRecord]) -> None:
+    """After a committed batch: each of its partitions' end (as the consumer's last fetch saw
+    it) less the offset after the batch's last record there."""
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        last[key] = max(last.get(key, -1), record.offset)
+    for (topic, partition), offset in last.items():
+        highwater = consumer.highwater(TopicPartition(topic, partition))
+        if highwater is not None:
+            CONSUMER_LAG.labels(group, topic, str(partition)).set(max(0, highwater - offset - 1))
 
 
 class HttpMetrics:
