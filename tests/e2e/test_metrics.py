@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.servers]
 EVERY_SERVICE = {"cdp_http_requests", "cdp_http_request_duration_seconds", "cdp_events_published"}
 CONSUMERS = {
     "cdp_consumer_batches",
+    "cdp_consumer_lag",
     "cdp_consumer_batch_records",
     "cdp_consumer_batch_duration_seconds",
     "cdp_events_dead_lettered",
@@ -93,6 +94,14 @@ async def test_a_request_and_its_events_move_the_counters(platform, gateway, mdm
         )
 
     await eventually(consumer_moved, what="loyalty's batches of customer events")
+    lags = [
+        sample_value
+        for (name, labels), sample_value in (await scrape(platform.url("loyalty"))).items()
+        if name == "cdp_consumer_lag"
+        and ("group", enrolling) in labels
+        and ("topic", customer_events) in labels
+    ]
+    assert lags and all(lag >= 0 for lag in lags)
 
 
 async def test_a_dead_lettered_record_is_counted(platform, mdm) -> None:

@@ -4,6 +4,7 @@ and count an error the app raised as a 500."""
 from __future__ import annotations
 
 import httpx
+from aiokafka import ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from servicekit import metrics
@@ -46,3 +47,29 @@ async def test_requests_are_counted_by_route_template_and_status() -> None:
 
 def test_metrics_stay_out_of_the_openapi() -> None:
     assert "/metrics" not in app().openapi()["paths"]
+
+
+class Consumer:
+    def __init__(self, ends: dict[tuple[str, int], int | None]) -> None:
+        self.ends = ends
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        return self.ends[(partition.topic, partition.partition)]
+
+
+def record(topic: str, partition: int, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(topic, partition, offset, 0, 0, None, b"", None, 0, 1, [])
+
+
+def test_lag_is_each_partitions_end_less_the_batchs_last_record() -> None:
+    group = "metrics-test-group"
+    batch = [record("t", 0, 10), record("t", 0, 11), record("t", 2, 4), record("u", 0, 7)]
+    metrics.observe_lag(group, Consumer({("t", 0): 20, ("t", 2): 5, ("u", 0): None}), batch)
+
+    def lag(topic: str, partition: int) -> float | None:
+        labels = {"group": group, "topic": topic, "partition": str(partition)}
+        return REGISTRY.get_sample_value("cdp_consumer_lag", labels)
+
+    assert lag("t", 0) == 20 - 12  # offsets 12..19 wait
+    assert lag("t", 2) == 0
+    assert lag("u", 0) is None  # no fetch has told the end yet: no figure rather than a guess
