@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from servicekit import idempotency, problems
+from servicekit import idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.runtime import CorrelationAndLimits
 
@@ -68,6 +68,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
+    metrics.install(app)
     app.openapi = _unique_operation_ids(app.openapi)  # type: ignore[method-assign]
     if settings.console_dir:
         console.install(app, Path(settings.console_dir))  # last: every route above wins

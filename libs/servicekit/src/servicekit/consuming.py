@@ -21,7 +21,7 @@ import asyncio
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -32,7 +32,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
-from servicekit import faults
+from servicekit import faults, metrics
 from servicekit import logging as cdp_logging
 from servicekit.messaging import OutgoingRecord, Publisher
 from servicekit.outages import is_outage
@@ -168,6 +168,7 @@ async def process_batch(
             ]
         )
         for r in rejected:
+            metrics.EVENTS_DEAD_LETTERED.labels(r.record.topic).inc()
             log.warning(
                 "dead-lettered a record",
                 topic=r.record.topic,
@@ -207,9 +208,12 @@ def subscribe_batch(
     async def consume(body: Any, message: KafkaMessage) -> None:
         nonlocal pause
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
+        metrics.BATCH_RECORDS.labels(group_id).observe(len(records))
         try:
-            await process_batch(records, by_name, handler, publisher, settings, group_id)
+            with metrics.BATCH_SECONDS.labels(group_id).time():
+                await process_batch(records, by_name, handler, publisher, settings, group_id)
         except Exception as exc:
+            metrics.BATCHES.labels(group_id, "rewound").inc()
             log.error(
                 "batch failed (an outage); rewinding to retry",
                 topics=list(by_name),
@@ -225,3 +229,6 @@ def subscribe_batch(
         pause = RETRY_PAUSE_SECONDS
         faults.crash_point(faults.BEFORE_COMMIT, group)
         await message.ack()
+        metrics.BATCHES.labels(group_id, "processed").inc()
+        if hasattr(message.consumer, "highwater"):  # not FastStream's in-memory test consumer
+            metrics.observe_lag(group_id, cast(metrics.Highwaters, message.consumer), records)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.envelope import Envelope
 from faststream.kafka import KafkaBroker
 
+from servicekit import metrics
 from servicekit.settings import ServiceSettings
 
 
@@ -75,3 +76,5 @@ class Publisher:
             for r in records
         ]
         await asyncio.gather(*futures)
+        for record in records:
+            metrics.EVENTS_PUBLISHED.labels(record.topic).inc()

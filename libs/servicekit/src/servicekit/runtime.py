@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit import batch_jobs, faults, idempotency, problems
+from servicekit import batch_jobs, faults, idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.database import make_client
 from servicekit.messaging import Publisher, make_broker
@@ -185,6 +185,7 @@ def create_app(
         lease_seconds=settings.idempotency_lease_seconds,
     )
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    metrics.install(app)
     for router in routers:
         app.include_router(router)
     idempotency.document(app)
