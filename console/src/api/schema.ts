@@ -346,8 +346,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot */
-        get: operations["plans_collection_api_plans_get"];
+        /**
+         * List Plans
+         * @description The plans of the caller's teams (an admin's: all).
+         */
+        get: operations["list_plans_api_plans_get"];
         put?: never;
         /** Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot */
         post: operations["plans_collection_api_plans_post"];
@@ -3014,9 +3017,11 @@ export interface operations {
             };
         };
     };
-    plans_collection_api_plans_get: {
+    list_plans_api_plans_get: {
         parameters: {
-            query?: never;
+            query?: {
+                team_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3029,7 +3034,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Plan"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -401,7 +401,9 @@ async def list_from_fulfilments(
     )
 
 
-def _passthrough(service: str, prefix: str, summary: str) -> None:
+def _passthrough(
+    service: str, prefix: str, summary: str, collection: tuple[str, ...] = ("GET", "POST")
+) -> None:
     async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
         return await services.relay(request, service, path, identity)
@@ -410,7 +412,7 @@ def _passthrough(service: str, prefix: str, summary: str) -> None:
     router.add_api_route(
         prefix,
         relay,
-        methods=["GET", "POST"],
+        methods=list(collection),
         summary=summary,
         tags=[tag],
         name=f"{tag}_collection",
@@ -451,4 +453,5 @@ _passthrough(
     "/plans",
     "Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, "
     "manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot",
+    collection=("POST",),  # GET /plans is typed above
 )
