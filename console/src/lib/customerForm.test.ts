@@ -10,6 +10,9 @@ describe("a new customer's body", () => {
     form.fields.sms = "+40 721 000 111";
     form.address.city = "Cluj";
     expect(createBody(form)).toEqual({
+      kind: "person",
+      customer_type: "customer",
+      external: false,
       first_name: "Ana",
       sms: "+40 721 000 111",
       content_type: "unknown",

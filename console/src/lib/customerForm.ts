@@ -3,6 +3,10 @@
  * fields they name. The rule that an email or an SMS number is needed is the API's: its answer
  * (422 naming "email,sms") is shown at both fields, so the rule lives in one place. */
 import { ApiError } from "../api/problems";
+import type { components } from "../api/schema";
+
+type CustomerCreate = components["schemas"]["CustomerCreate"];
+type AddressInput = components["schemas"]["AddressInput"];
 
 export const NAME_FIELDS = [
   ["salutation", "Salutation"],
@@ -81,12 +85,16 @@ const filled = (values: Record<string, string>) =>
 
 /** What POST /api/customers takes for the form: blank fields left out, the address (if any
  * part of it is given) as the primary one. */
-export function createBody(form: CustomerForm) {
+export function createBody(form: CustomerForm): CustomerCreate {
   const address = filled(form.address);
   return {
+    kind: "person",
+    customer_type: "customer",
+    external: false,
     ...filled(form.fields),
     content_type: form.content_type,
-    addresses: Object.keys(address).length ? [{ ...address, primary: true }] : [],
+    // a missing line1 is the API's to refuse (422 naming addresses.0.line1: shown at Address 1)
+    addresses: Object.keys(address).length ? [{ ...address, primary: true } as AddressInput] : [],
   };
 }
 
