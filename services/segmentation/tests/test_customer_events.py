@@ -14,6 +14,7 @@ from contracts.topics import CUSTOMER_EVENTS
 from segmentation.handlers import SegmentationService
 from segmentation.settings import SegmentationSettings
 from segmentation.store import SegmentationStore
+from segmentation.team_scope import TeamScope
 from servicekit.batch_jobs import COLLECTION, BatchJobRunner
 from servicekit.consumer_slot import ConsumerSlot
 from servicekit.consuming import Delivery, decode_record
@@ -45,6 +46,7 @@ async def segmentation(mongo_db) -> SegmentationService:
         ConsumerSlot("customer_events", publisher),  # type: ignore[arg-type]
         ConsumerSlot("loyalty_events", publisher),  # type: ignore[arg-type]
         BatchJobRunner(mongo_db[COLLECTION], publisher),  # type: ignore[arg-type]
+        TeamScope(store),
     )
 
 
