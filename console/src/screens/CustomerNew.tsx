@@ -20,7 +20,7 @@ export function CustomerNewScreen() {
     mutationFn: () => unwrap(api.POST("/api/customers", { body: createBody(form) })),
     onSuccess: (customer) => {
       queries.setQueryData(["customer", customer.id], customer);
-      navigate(`/customers/${customer.id}`, { state: { created: true } });
+      navigate(`/customers/${customer.id}`);
     },
     onError: (error) => setErrors(fieldErrors(error)),
   });

@@ -369,7 +369,7 @@ function ReviewStep({
   const expected = computed.membership.proposed.in_list;
   // The list follows the saved values by events: ask until it shows what the compute foresaw.
   const settled = useQuery<Schemas["Explanation"]>({
-    queryKey: ["plan", planId, "settled", lookup.customer_id],
+    queryKey: ["plan", planId, "settled", lookup.customer_id, save.submittedAt],
     enabled: save.isSuccess,
     refetchInterval: (q) => (q.state.data?.in_list === expected || q.state.dataUpdateCount > 40 ? false : 500),
     queryFn: ({ signal }): Promise<Schemas["Explanation"]> =>
@@ -382,7 +382,8 @@ function ReviewStep({
   });
   const done = settled.data?.in_list === expected;
   useEffect(() => {
-    if (done) queries.invalidateQueries({ queryKey: ["plan", planId, "customers"] });
+    // the list and any "why not" answer read before the save are out of date now
+    if (done) queries.invalidateQueries({ queryKey: ["plan", planId] });
   }, [done, planId, queries]);
 
   return (
