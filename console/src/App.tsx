@@ -5,8 +5,13 @@ import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-r
 import { whenSignedOut } from "./api/client";
 import { isExpired, readClaims, storedToken, storeToken, type Person } from "./lib/session";
 import { Customer360Screen } from "./screens/Customer360";
+import { CustomerEditScreen } from "./screens/CustomerEdit";
+import { CustomerNewScreen } from "./screens/CustomerNew";
 import { CustomerRecordScreen } from "./screens/CustomerRecord";
 import { CustomerSearchScreen } from "./screens/CustomerSearch";
+import { PlanScreen } from "./screens/Plan";
+import { PlanAddEditScreen } from "./screens/PlanAddEdit";
+import { PlansScreen } from "./screens/Plans";
 import { SignInScreen } from "./screens/SignIn";
 
 /** Who the stored token is for; an expired or unreadable token signs the person out. */
@@ -65,6 +70,12 @@ export function App() {
             <Anchor component={Link} to="/customers">
               Customers
             </Anchor>
+            <Anchor component={Link} to="/customers/new">
+              New customer
+            </Anchor>
+            <Anchor component={Link} to="/plans">
+              Plans
+            </Anchor>
           </Group>
           <Group gap="sm">
             <Text size="sm">
@@ -81,8 +92,13 @@ export function App() {
       <AppShell.Main>
         <Routes>
           <Route path="/customers" element={<CustomerSearchScreen />} />
+          <Route path="/customers/new" element={<CustomerNewScreen />} />
           <Route path="/customers/:id" element={<CustomerRecordScreen />} />
+          <Route path="/customers/:id/edit" element={<CustomerEditScreen />} />
           <Route path="/customers/:id/360" element={<Customer360Screen />} />
+          <Route path="/plans" element={<PlansScreen />} />
+          <Route path="/plans/:id" element={<PlanScreen />} />
+          <Route path="/plans/:id/add-edit" element={<PlanAddEditScreen />} />
           <Route path="*" element={<Navigate to="/customers" replace />} />
         </Routes>
       </AppShell.Main>

@@ -13,7 +13,10 @@ import { ApiError } from "./api/client";
 const theme = createTheme({ primaryColor: "blue", primaryShade: 8 });
 const contrast: CSSVariablesResolver = () => ({
   variables: {},
-  light: { "--mantine-color-dimmed": "var(--mantine-color-gray-7)" },
+  light: {
+    "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    "--mantine-color-error": "var(--mantine-color-red-9)",
+  },
   dark: {},
 });
 

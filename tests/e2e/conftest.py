@@ -14,7 +14,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 from cloudevents.core.bindings.kafka import to_binary_event
 from cloudevents.core.v1.event import CloudEvent
+from playwright.async_api import Browser, Page
 
+from tests.e2e.console_kit import launched_browser, new_page
 from tests.e2e.targeting_kit import make_plan
 
 
@@ -24,6 +26,20 @@ async def gateway(platform) -> AsyncIterator[httpx.AsyncClient]:
         base_url=platform.gateway_url, headers=platform.auth(), timeout=10
     ) as client:
         yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Chromium for a module's browser tests (skipped, outside CI, where it is missing)."""
+    async for launched in launched_browser():
+        yield launched
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context and page for each test."""
+    async for opened in new_page(browser):
+        yield opened
 
 
 def mdm_event(kind: str, code: str, data: dict[str, Any]) -> CloudEvent:

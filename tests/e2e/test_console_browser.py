@@ -7,83 +7,25 @@ The gateway serves the console that ``./dev test`` built (console/dist)."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import string
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from devstack.probes import eventually
-from devstack.services import CONSOLE_DIST, REPO
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Page, Route, expect
+
+from tests.e2e.console_kit import (
+    FIRST_SCREEN_BUDGET_MS,
+    OUTPUT,
+    axe_violations,
+    focused_text,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As root Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = REPO / "console" / "node_modules" / "axe-core" / "axe.min.js"
-OUTPUT = Path(os.environ.get("CDP_TEST_OUTPUT", REPO / "test-output")) / "console"
-FIRST_SCREEN_BUDGET_MS = 2000
-
-# Set before any page script runs: when <main> first shows a heading, note the time since the
-# navigation started (performance.now() counts from the navigation's start).
-FIRST_SCREEN_PROBE = """
-window.__firstScreenMs = null;
-new MutationObserver((_, observer) => {
-  const heading = document.querySelector("main h1");
-  if (heading && heading.getBoundingClientRect().height > 0) {
-    window.__firstScreenMs = performance.now();
-    observer.disconnect();
-  }
-}).observe(document, { subtree: true, childList: true });
-"""
-
-
-def _ready_to_browse() -> None:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is needed: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    assert (CONSOLE_DIST / "index.html").exists(), "./dev test builds the console (console/dist)"
-    assert AXE.exists(), "./dev test installs the console's packages (axe-core)"
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    _ready_to_browse()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    await context.add_init_script(FIRST_SCREEN_PROBE)
-    opened = await context.new_page()
-    yield opened
-    await context.close()
 
 
 def ten_letter_name() -> str:
@@ -164,24 +106,6 @@ async def seed_customer(platform: Any, gateway: httpx.AsyncClient) -> dict[str, 
         )
         assert note.status_code == 201, note.text
     return {**customer, "order_id": order, "coupon": coupon.json()}
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.add_script_tag(path=str(AXE))
-    found = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in found
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-async def focused_text(page: Page) -> str:
-    return await page.evaluate("document.activeElement?.textContent ?? ''")
 
 
 async def test_sign_in_search_open_the_record_and_the_360(platform, gateway, page: Page) -> None:

@@ -3,21 +3,12 @@
 import createClient, { type Middleware } from "openapi-fetch";
 
 import { storedToken, storeToken } from "../lib/session";
+import { ApiError, type FieldProblem } from "./problems";
 import type { components, paths } from "./schema";
 
-export type Schemas = components["schemas"];
+export { ApiError, type FieldProblem };
 
-/** RFC 9457 problem details, as the gateway answers errors. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly field?: string,
-  ) {
-    super(detail || title);
-  }
-}
+export type Schemas = components["schemas"];
 
 let onSignedOut: () => void = () => {};
 export function whenSignedOut(callback: () => void) {
@@ -48,13 +39,32 @@ export async function unwrap<T>(
 ): Promise<T> {
   const { data, error, response } = await answer;
   if (response.ok && data !== undefined) return data;
-  const problem = (error ?? {}) as { title?: string; detail?: string; field?: string };
+  const problem = (error ?? {}) as {
+    title?: string;
+    detail?: string;
+    field?: string;
+    errors?: FieldProblem[];
+  };
   throw new ApiError(
     response.status,
     problem.title ?? response.statusText,
     problem.detail ?? "",
     problem.field,
+    Array.isArray(problem.errors) ? problem.errors : [],
   );
+}
+
+/** Save an export (CSV) the API streams: fetched with the token, then handed to the browser
+ * as a download, since a plain link could not carry the Authorization header. */
+export async function download(path: string, filename: string): Promise<void> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${storedToken() ?? ""}` } });
+  if (!response.ok) throw new ApiError(response.status, response.statusText, await response.text());
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 /** The customer search (GET /api/customers) with the criteria the quick search uses. */

@@ -346,11 +346,69 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot */
-        get: operations["plans_collection_api_plans_get"];
+        /**
+         * List Plans
+         * @description The plans of the caller's teams (an admin's: all).
+         */
+        get: operations["list_plans_api_plans_get"];
         put?: never;
         /** Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot */
         post: operations["plans_collection_api_plans_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Plan */
+        get: operations["get_plan_api_plans__plan_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan Customers
+         * @description The plan's list (a submitted plan's: its snapshot), paged by customer id, filtered by a
+         *     segment (segmentation and segment) and by brick.
+         */
+        get: operations["plan_customers_api_plans__plan_id__customers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}/customers.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Plan Customers */
+        get: operations["export_plan_customers_api_plans__plan_id__customers_csv_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -393,6 +451,67 @@ export interface paths {
          */
         put: operations["save_profiles_api_plans__plan_id__customers__customer_id__profiles_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}/explain/{customer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explain Membership
+         * @description Why the customer is (not) in the plan's list: every reason, with the data behind it.
+         */
+        get: operations["explain_membership_api_plans__plan_id__explain__customer_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup Customer
+         * @description Add/edit step 1: find a customer or account by MDM code (404 if none, a problem if
+         *     inactive or an account the plan cannot take).
+         */
+        get: operations["lookup_customer_api_plans__plan_id__lookup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{plan_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit Plan
+         * @description Submit the plan: its list is frozen in a snapshot and can no longer be edited.
+         */
+        post: operations["submit_plan_api_plans__plan_id__submit_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -577,6 +696,27 @@ export interface paths {
         put?: never;
         /** Segmentations: dimensions, profile values and segment rules (PUT with If-Match makes a new rule version and recomputes every customer; /preview counts without saving; /{code}/recomputes/{job} shows progress) */
         post: operations["segmentations_collection_api_segmentations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/segmentations/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Segmentation
+         * @description A segmentation's dimensions (with their allowed profile values) and segment rules; its
+         *     ETag is the rule version.
+         */
+        get: operations["get_segmentation_api_segmentations__code__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -839,6 +979,28 @@ export interface components {
             province?: string | null;
             /** State */
             state?: string | null;
+        };
+        /**
+         * Computed
+         * @description Add/edit step 2: segments and list membership now and with the proposed values.
+         */
+        Computed: {
+            /** Customer Id */
+            customer_id: string;
+            membership: components["schemas"]["Membership"];
+            /** Segmentations */
+            segmentations: {
+                [key: string]: components["schemas"]["ComputedSegmentation"];
+            };
+        };
+        /** ComputedSegmentation */
+        ComputedSegmentation: {
+            current: components["schemas"]["ProfileState"];
+            proposed: components["schemas"]["ProfileState"];
+            /** Segmentation */
+            segmentation: string;
+        } & {
+            [key: string]: unknown;
         };
         /** Coupon */
         Coupon: {
@@ -1137,12 +1299,59 @@ export interface components {
             /** User */
             user: string;
         };
+        /** Dimension */
+        Dimension: {
+            /** Name */
+            name: string;
+            /** Values */
+            values: string[];
+        } & {
+            [key: string]: unknown;
+        };
         /** Discount */
         Discount: {
             /** Kind */
             kind: string;
             /** Value */
             value: string | number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ExplainedCustomer */
+        ExplainedCustomer: {
+            /**
+             * Bricks
+             * @description The customer's bricks that count for the plan
+             */
+            bricks: string[];
+            /** Kind */
+            kind: string;
+            /** Name */
+            name?: string | null;
+            /** Segments */
+            segments: {
+                [key: string]: string | null;
+            };
+            /** Status */
+            status: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Explanation
+         * @description Whether a customer is in a plan's list and every reason why not (or why in by hand).
+         */
+        Explanation: {
+            /** @description As the lists service knows the customer; null: not known to it */
+            customer: components["schemas"]["ExplainedCustomer"] | null;
+            /** Customer Id */
+            customer_id: string;
+            /** In List */
+            in_list: boolean;
+            /** Plan Id */
+            plan_id: string;
+            /** Reasons */
+            reasons: components["schemas"]["Reason"][];
         } & {
             [key: string]: unknown;
         };
@@ -1193,6 +1402,25 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** HeldSegmentation */
+        HeldSegmentation: {
+            /**
+             * Profile
+             * @default {}
+             */
+            profile: {
+                [key: string]: string;
+            };
+            /** Segment */
+            segment?: string | null;
+            /**
+             * Targeted Segments
+             * @description The segments the plan targets in it
+             */
+            targeted_segments: string[];
+        } & {
+            [key: string]: unknown;
+        };
         /** Items */
         Items: {
             /** Items */
@@ -1206,6 +1434,34 @@ export interface components {
             lists: components["schemas"]["StaticListRef"][];
             /** Plans */
             plans: components["schemas"]["PlanMembership"][];
+        };
+        /**
+         * Lookup
+         * @description Add/edit step 1: the customer or account with an MDM code, as the plan sees it.
+         */
+        Lookup: {
+            /** Bricks */
+            bricks: string[];
+            /** Customer Id */
+            customer_id: string;
+            /** Kind */
+            kind: string;
+            /** Mdm Code */
+            mdm_code: string;
+            membership: components["schemas"]["Explanation"];
+            /** Name */
+            name?: string | null;
+            /** Primary Address Only */
+            primary_address_only: boolean;
+            /**
+             * Segmentations
+             * @description Per segmentation of the plan: segment, profile values, targeted segments
+             */
+            segmentations: {
+                [key: string]: components["schemas"]["HeldSegmentation"];
+            };
+        } & {
+            [key: string]: unknown;
         };
         /** LoyaltyMember */
         LoyaltyMember: {
@@ -1228,6 +1484,11 @@ export interface components {
             tier_points?: number | null;
         } & {
             [key: string]: unknown;
+        };
+        /** Membership */
+        Membership: {
+            current: components["schemas"]["Explanation"];
+            proposed: components["schemas"]["Explanation"];
         };
         /** NextExpiry */
         NextExpiry: {
@@ -1380,6 +1641,94 @@ export interface components {
              */
             status: "available" | "unavailable" | "absent";
         };
+        /** Plan */
+        Plan: {
+            /**
+             * Excluded Suppressions
+             * @default []
+             */
+            excluded_suppressions: string[];
+            /** Id */
+            id: string;
+            /** Period */
+            period: string;
+            /** Primary Address Only */
+            primary_address_only: boolean;
+            /**
+             * Reopened
+             * @default []
+             */
+            reopened: components["schemas"]["Reopening"][];
+            /** Segmentations */
+            segmentations: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "submitted";
+            /** Submitted At */
+            submitted_at?: string | null;
+            /** Submitted By */
+            submitted_by?: string | null;
+            /** Targeted Segments */
+            targeted_segments: components["schemas"]["TargetedSegment"][];
+            /** Team Id */
+            team_id: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PlanMember
+         * @description A customer in (or, in a snapshot, decided for) a plan's list.
+         */
+        PlanMember: {
+            /**
+             * Bricks
+             * @description The customer's bricks that count for the plan
+             */
+            bricks: string[];
+            /** Customer Id */
+            customer_id: string;
+            /** Kind */
+            kind?: string | null;
+            /** Mdm Code */
+            mdm_code?: string | null;
+            /** Member */
+            member: boolean;
+            /** Name */
+            name?: string | null;
+            /**
+             * Reasons
+             * @default []
+             */
+            reasons: components["schemas"]["Reason"][];
+            /**
+             * Segments
+             * @description Segmentation -> the customer's segment
+             */
+            segments: {
+                [key: string]: string | null;
+            };
+            /**
+             * Since
+             * @description When the customer entered the list
+             */
+            since?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** PlanMemberPage */
+        PlanMemberPage: {
+            /** Items */
+            items: components["schemas"]["PlanMember"][];
+            /**
+             * Next Cursor
+             * @description Pass as cursor for the next page
+             */
+            next_cursor?: string | null;
+        };
         /** PlanMembership */
         PlanMembership: {
             /** Bricks */
@@ -1454,6 +1803,20 @@ export interface components {
                 };
             };
         };
+        /** ProfileState */
+        ProfileState: {
+            /**
+             * Profile
+             * @default {}
+             */
+            profile: {
+                [key: string]: string;
+            };
+            /** Segment */
+            segment?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Purchase */
         Purchase: {
             /** Currency */
@@ -1513,6 +1876,32 @@ export interface components {
             /** Items */
             items: components["schemas"]["Purchase"][];
         };
+        /**
+         * Reason
+         * @description Why a customer is out of a list (or, for ``manually-added``, in it despite the rules).
+         *
+         *     ``code`` is stable: no-address-in-bricks, not-segmented, segment-not-targeted,
+         *     account-segments-not-targeted, inactive, suppressed, manually-removed, manually-added.
+         */
+        Reason: {
+            /** Code */
+            code: string;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** Detail */
+            detail: string;
+        };
+        /** Reopening */
+        Reopening: {
+            /** At */
+            at?: string | null;
+            /** By */
+            by?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Rfm */
         Rfm: {
             /** Frequency */
@@ -1521,6 +1910,31 @@ export interface components {
             monetary?: number | null;
             /** Recency */
             recency?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** Saved */
+        Saved: {
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Segmentations
+             * @description Per segmentation: its state after saving
+             */
+            segmentations: {
+                [key: string]: unknown;
+            };
+        };
+        /** SegmentDefinition */
+        SegmentDefinition: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Rule */
+            rule: {
+                [key: string]: unknown;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -1543,6 +1957,29 @@ export interface components {
              * @description The segment the customer falls in; None: none
              */
             segment: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** Segmentation */
+        Segmentation: {
+            /** Code */
+            code: string;
+            /**
+             * Dimensions
+             * @default []
+             */
+            dimensions: components["schemas"]["Dimension"][];
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "customer" | "account";
+            /** Name */
+            name: string;
+            /** Segments */
+            segments: components["schemas"]["SegmentDefinition"][];
+            /** Version */
+            version: number;
         } & {
             [key: string]: unknown;
         };
@@ -1594,6 +2031,15 @@ export interface components {
             reason?: string | null;
             /** Type */
             type: string;
+        };
+        /** TargetedSegment */
+        TargetedSegment: {
+            /** Segment */
+            segment: string;
+            /** Segmentation */
+            segmentation: string;
+        } & {
+            [key: string]: unknown;
         };
         /** TimelineItem */
         TimelineItem: {
@@ -2693,9 +3139,11 @@ export interface operations {
             };
         };
     };
-    plans_collection_api_plans_get: {
+    list_plans_api_plans_get: {
         parameters: {
-            query?: never;
+            query?: {
+                team_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2708,7 +3156,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Plan"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2732,6 +3189,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    get_plan_api_plans__plan_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    plan_customers_api_plans__plan_id__customers_get: {
+        parameters: {
+            query?: {
+                segmentation?: string | null;
+                segment?: string | null;
+                brick?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanMemberPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_plan_customers_api_plans__plan_id__customers_csv_get: {
+        parameters: {
+            query?: {
+                segmentation?: string | null;
+                segment?: string | null;
+                brick?: string | null;
+            };
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The filtered list, as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2761,9 +3322,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Computed"];
                 };
             };
             /** @description Validation Error */
@@ -2799,9 +3358,107 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Saved"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    explain_membership_api_plans__plan_id__explain__customer_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lookup_customer_api_plans__plan_id__lookup_get: {
+        parameters: {
+            query: {
+                mdm_code: string;
+                kind?: "person" | "account";
+            };
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lookup"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_plan_api_plans__plan_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
                 };
             };
             /** @description Validation Error */
@@ -3315,6 +3972,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    get_segmentation_api_segmentations__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Segmentation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

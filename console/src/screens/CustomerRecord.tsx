@@ -58,6 +58,9 @@ export function CustomerRecordScreen() {
         </Title>
         <Group>
           <StatusBadge status={c.status} />
+          <Anchor component={Link} to={`/customers/${c.id}/edit`}>
+            Edit
+          </Anchor>
           <Anchor component={Link} to={`/customers/${c.id}/360`}>
             Customer 360
           </Anchor>

@@ -9,14 +9,23 @@ computes or saves, and the list follows by events; nothing here decides membersh
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentIdentity, Identity
 from servicekit.problems import Problem
 
+from gateway.targeting_models import (
+    Computed,
+    Explanation,
+    Lookup,
+    Plan,
+    PlanMemberPage,
+    Saved,
+    Segmentation,
+)
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 
 router = APIRouter(prefix=API_PREFIX)
@@ -77,7 +86,114 @@ async def _check_editable(
     )
 
 
-@router.post("/plans/{plan_id}/customers/{customer_id}/compute", tags=["plans"])
+# Typed routes for what the console reads and does (the rest of /plans, /segmentations, ... is
+# passed through below); each relays the service's answer as it is, problems included.
+Brick = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+@router.get("/plans", response_model=list[Plan], tags=["plans"])
+async def list_plans(
+    services: Services, identity: CurrentIdentity, team_id: str | None = None
+) -> Response:
+    """The plans of the caller's teams (an admin's: all)."""
+    params = {"team_id": team_id} if team_id else None
+    return await services.forward("lists", "GET", "/plans", identity, params=params)
+
+
+@router.get("/plans/{plan_id}", response_model=Plan, tags=["plans"])
+async def get_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    return await services.forward("lists", "GET", f"/plans/{plan_id}", identity)
+
+
+@router.post("/plans/{plan_id}/submit", response_model=Plan, tags=["plans"])
+async def submit_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
+    return await services.forward("lists", "POST", f"/plans/{plan_id}/submit", identity)
+
+
+def _list_filters(
+    segmentation: Code | None, segment: Code | None, brick: str | None
+) -> dict[str, str]:
+    given = {"segmentation": segmentation, "segment": segment, "brick": brick}
+    return {k: v for k, v in given.items() if v}
+
+
+@router.get("/plans/{plan_id}/customers", response_model=PlanMemberPage, tags=["plans"])
+async def plan_customers(
+    plan_id: str,
+    services: Services,
+    identity: CurrentIdentity,
+    segmentation: Code | None = None,
+    segment: Code | None = None,
+    brick: Brick | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Response:
+    """The plan's list (a submitted plan's: its snapshot), paged by customer id, filtered by a
+    segment (segmentation and segment) and by brick."""
+    params = {**_list_filters(segmentation, segment, brick), "limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    return await services.forward(
+        "lists", "GET", f"/plans/{plan_id}/customers", identity, params=params
+    )
+
+
+@router.get(
+    "/plans/{plan_id}/customers.csv",
+    tags=["plans"],
+    responses={200: {"content": {"text/csv": {}}, "description": "The filtered list, as CSV"}},
+)
+async def export_plan_customers(
+    plan_id: str,
+    services: Services,
+    identity: CurrentIdentity,
+    segmentation: Code | None = None,
+    segment: Code | None = None,
+    brick: Brick | None = None,
+) -> Response:
+    params = _list_filters(segmentation, segment, brick)
+    return await services.stream(
+        "lists", f"/plans/{plan_id}/customers.csv", identity, params=params
+    )
+
+
+@router.get("/plans/{plan_id}/explain/{customer_id}", response_model=Explanation, tags=["plans"])
+async def explain_membership(
+    plan_id: str, customer_id: str, services: Services, identity: CurrentIdentity
+) -> Response:
+    """Why the customer is (not) in the plan's list: every reason, with the data behind it."""
+    return await services.forward(
+        "lists", "GET", f"/plans/{plan_id}/explain/{customer_id}", identity
+    )
+
+
+@router.get("/plans/{plan_id}/lookup", response_model=Lookup, tags=["plans"])
+async def lookup_customer(
+    plan_id: str,
+    services: Services,
+    identity: CurrentIdentity,
+    mdm_code: Annotated[str, Query(min_length=1, max_length=64)],
+    kind: Literal["person", "account"] = "person",
+) -> Response:
+    """Add/edit step 1: find a customer or account by MDM code (404 if none, a problem if
+    inactive or an account the plan cannot take)."""
+    params = {"mdm_code": mdm_code, "kind": kind}
+    return await services.forward(
+        "lists", "GET", f"/plans/{plan_id}/lookup", identity, params=params
+    )
+
+
+@router.get("/segmentations/{code}", response_model=Segmentation, tags=["segmentations"])
+async def get_segmentation(code: str, services: Services, identity: CurrentIdentity) -> Response:
+    """A segmentation's dimensions (with their allowed profile values) and segment rules; its
+    ETag is the rule version."""
+    return await services.forward("segmentation", "GET", f"/segmentations/{code}", identity)
+
+
+@router.post(
+    "/plans/{plan_id}/customers/{customer_id}/compute", response_model=Computed, tags=["plans"]
+)
 async def compute_segments(
     plan_id: str,
     customer_id: str,
@@ -122,7 +238,9 @@ async def compute_segments(
     }
 
 
-@router.put("/plans/{plan_id}/customers/{customer_id}/profiles", tags=["plans"])
+@router.put(
+    "/plans/{plan_id}/customers/{customer_id}/profiles", response_model=Saved, tags=["plans"]
+)
 async def save_profiles(
     plan_id: str,
     customer_id: str,
@@ -311,7 +429,9 @@ async def list_from_fulfilments(
     )
 
 
-def _passthrough(service: str, prefix: str, summary: str) -> None:
+def _passthrough(
+    service: str, prefix: str, summary: str, collection: tuple[str, ...] = ("GET", "POST")
+) -> None:
     async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
         return await services.relay(request, service, path, identity)
@@ -320,7 +440,7 @@ def _passthrough(service: str, prefix: str, summary: str) -> None:
     router.add_api_route(
         prefix,
         relay,
-        methods=["GET", "POST"],
+        methods=list(collection),
         summary=summary,
         tags=[tag],
         name=f"{tag}_collection",
@@ -361,4 +481,5 @@ _passthrough(
     "/plans",
     "Team plans and their lists: /customers (and .csv), /explain/{customer}, /lookup, "
     "manual add (POST /customers/{id}) and remove (DELETE), /submit, /snapshot",
+    collection=("POST",),  # GET /plans is typed above
 )
