@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://cdp.example/problems/"
@@ -107,8 +108,12 @@ def if_match_version(if_match: str | None, required: bool = True) -> int | None:
     return int(value)
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+def problem_response(
+    problem: Problem, request: Request | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
         status_code=problem.status,
@@ -164,4 +169,15 @@ def install(app: FastAPI) -> None:
                 title=str(exc.detail),
             ),
             request,
+            headers=_allow(request) if exc.status_code == 405 else dict(exc.headers or {}),
         )
+
+
+def _allow(request: Request) -> dict[str, str]:
+    """A 405 says which methods the path takes (RFC 9110): those of every route on the path
+    (Starlette's own names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return {"Allow": ", ".join(sorted(methods))}
