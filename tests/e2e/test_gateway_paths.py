@@ -26,6 +26,19 @@ async def test_a_dot_segment_or_control_character_is_refused_with_a_problem(
     assert response.json()["type"].endswith("/invalid-path")
 
 
+@pytest.mark.parametrize("segment", ["%23", "x%3Fy", "%25", "a%23b"])
+async def test_a_hash_question_mark_or_percent_stays_in_its_segment(
+    gateway: httpx.AsyncClient, segment: str
+) -> None:
+    """Decoded, they would end the service's path early (a 307 to a trailing slash) or add a
+    query: relayed encoded, they name a customer or an item that does not exist."""
+    for method in ("GET", "POST"):
+        response = await gateway.request(method, f"/api/customers/nobody/{segment}")
+        assert response.status_code == 404, (method, segment, response.status_code)
+        response = await gateway.get(f"/api/customers/{segment}")
+        assert response.status_code == 404, (segment, response.status_code)
+
+
 async def test_every_answer_says_nosniff(gateway: httpx.AsyncClient) -> None:
     for path in ("/api/customers?limit=1", "/api/customers/none-such", "/health"):
         response = await gateway.get(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request, Response
@@ -12,9 +13,17 @@ from servicekit.logging import correlation_id
 from servicekit.problems import PROBLEM_JSON, Problem
 from starlette.background import BackgroundTask
 
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "etag", "content-disposition")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "location",
+    "etag",
+    "content-disposition",
+    "allow",
+    "retry-after",
+)
 RELAYED_REQUEST_HEADERS = ("content-type", "if-match")
 API_PREFIX = "/api"
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def checked_path(path: str) -> str:
@@ -30,7 +39,8 @@ def checked_path(path: str) -> str:
             code="invalid-path",
             title="Invalid path",
         )
-    return path
+    # a decoded "#", "?" or "%" stays part of its segment instead of ending the path
+    return quote(path, safe=PATH_SAFE)
 
 
 def unavailable(service: str, exc: Exception) -> Problem:
