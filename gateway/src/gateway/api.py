@@ -258,7 +258,7 @@ async def bulk_work(
 async def saved_searches(
     request: Request, services: Services, identity: CurrentIdentity
 ) -> Response:
-    path = request.url.path.removeprefix(API_PREFIX)
+    path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "customer", path, identity)
 
 
@@ -300,7 +300,7 @@ async def saved_searches(
     tags=["loyalty"],
 )
 async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
-    path = request.url.path.removeprefix(API_PREFIX)
+    path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "loyalty", path, identity)
 
 

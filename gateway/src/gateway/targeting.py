@@ -285,7 +285,7 @@ async def list_from_fulfilments(
 
 def _passthrough(service: str, prefix: str, summary: str) -> None:
     async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
-        path = request.url.path.removeprefix(API_PREFIX)
+        path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
         return await services.relay(request, service, path, identity)
 
     tag = prefix.strip("/")

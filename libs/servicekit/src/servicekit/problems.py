@@ -174,10 +174,20 @@ def install(app: FastAPI) -> None:
 
 
 def _allow(request: Request) -> dict[str, str]:
-    """A 405 says which methods the path takes (RFC 9110): those of every route on the path
-    (Starlette's own names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return {"Allow": ", ".join(sorted(methods))}
+    """A 405 says which methods the path takes (RFC 9110): each method some route of the path
+    answers (Starlette's own Allow names only the first route's; routers included in the app
+    are matched as a whole). Routes left out of the OpenAPI (the console's catch-all page)
+    do not count."""
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        for route in request.app.router.routes:
+            if getattr(route, "include_in_schema", True) is False:
+                continue
+            if route.matches(scope)[0] == Match.FULL:
+                allowed.append(method)
+                break
+    return {"Allow": ", ".join(allowed)}
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

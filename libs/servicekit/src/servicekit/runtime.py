@@ -170,7 +170,8 @@ def create_app(
         yield
         await runtime.stop(on_stop)
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # a trailing slash is another path (404), not a 307 to the one without it
+    app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
