@@ -5,6 +5,8 @@ Domain code raises :class:`Problem` (or a subclass); validation errors name the 
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from contracts.limits import INT64_MAX
@@ -174,10 +176,20 @@ def install(app: FastAPI) -> None:
 
 
 def _allow(request: Request) -> dict[str, str]:
-    """A 405 says which methods the path takes (RFC 9110): each method some route of the path
-    answers (Starlette's own Allow names only the first route's; routers included in the app
-    are matched as a whole). Routes left out of the OpenAPI (the console's catch-all page)
-    do not count."""
+    """A 405 says which methods the path takes (RFC 9110): those the OpenAPI document gives
+    the most specific path template that matches (a named route before a pass-through's
+    ``{rest}``); for a path it does not describe, each method some route answers (Starlette's
+    own Allow names only the first route's). Routes left out of the document (the console's
+    page) do not count."""
+    path = request.scope["path"]
+    best: tuple[tuple[bool, int], list[str]] | None = None
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            rank = ("{rest}" not in template, template.count("/") - template.count("{"))
+            if best is None or rank > best[0]:
+                best = (rank, [m.upper() for m in operations if m.upper() in METHODS])
+    if best is not None:
+        return {"Allow": ", ".join(m for m in METHODS if m in best[1])}
     allowed = []
     for method in METHODS:
         scope = {**request.scope, "method": method}
@@ -188,6 +200,12 @@ def _allow(request: Request) -> dict[str, str]:
                 allowed.append(method)
                 break
     return {"Allow": ", ".join(allowed)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(template: str) -> re.Pattern[str]:
+    pattern = re.escape(template).replace(r"\{rest\}", ".*")
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern))
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
