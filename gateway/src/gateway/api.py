@@ -275,6 +275,7 @@ async def saved_searches(
 @router.api_route(
     "/rfm/runs",
     methods=["POST"],
+    status_code=201,
     summary="Score RFM for every member now (manager or admin)",
     tags=["loyalty"],
 )
@@ -282,6 +283,7 @@ async def saved_searches(
 @router.api_route(
     "/tiers/reassessments",
     methods=["POST"],
+    status_code=201,
     summary="Reassess every member's tier now (manager or admin)",
     tags=["loyalty"],
 )

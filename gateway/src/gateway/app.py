@@ -15,7 +15,7 @@ from servicekit import logging as cdp_logging
 from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
-from gateway import api, console, sign_in, targeting
+from gateway import api, console, openapi_answers, sign_in, targeting
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -39,6 +39,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Customer data platform",
         lifespan=lifespan,
+        redirect_slashes=False,  # a trailing slash is another path (404), not a 307
         description="The one HTTP entry point. Every /api call needs a bearer token.",
     )
     app.state.settings = settings
@@ -87,6 +88,6 @@ def _unique_operation_ids(
             for method, op in ops.items():
                 if counts[op["operationId"]] > 1:
                     op["operationId"] = re.sub(r"_[a-z]+$", f"_{method}", op["operationId"])
-        return schema
+        return openapi_answers.declare(schema)
 
     return unique

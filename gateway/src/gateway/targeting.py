@@ -250,7 +250,14 @@ async def _confirmed_list(
     return {"count": len(ids), "created": True, "list": created, **added}
 
 
-@router.post("/lists/from-search", tags=["lists"])
+@router.post(
+    "/lists/from-search",
+    tags=["lists"],
+    responses={
+        201: {"description": "The list, created (the count held)"},
+        409: {"description": "The count changed since the first call"},
+    },
+)
 async def list_from_search(
     body: FromSearch, services: Services, identity: CurrentIdentity, response: Response
 ) -> dict[str, Any]:
@@ -262,7 +269,14 @@ async def list_from_search(
     return await _confirmed_list(services, identity, response, fields, ids, body.confirm_count)
 
 
-@router.post("/lists/from-fulfilments", tags=["lists"])
+@router.post(
+    "/lists/from-fulfilments",
+    tags=["lists"],
+    responses={
+        201: {"description": "The list, created (the count held)"},
+        409: {"description": "The count changed since the first call"},
+    },
+)
 async def list_from_fulfilments(
     body: FromFulfilments, services: Services, identity: CurrentIdentity, response: Response
 ) -> dict[str, Any]:
