@@ -16,6 +16,7 @@ from servicekit import problems
 from servicekit.runtime import CorrelationAndLimits
 
 from gateway import api, console, openapi_answers, sign_in, targeting
+from gateway.rate_limit import RateLimit
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -44,6 +45,16 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(
+        RateLimit,
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        jwt_issuer=settings.jwt_issuer,
+        identity_per_second=settings.rate_limit_identity_per_second,
+        identity_burst=settings.rate_limit_identity_burst,
+        address_per_second=settings.rate_limit_address_per_second,
+        address_burst=settings.rate_limit_address_burst,
+    )
+    # added last, so outermost: a 429 also gets the correlation id and nosniff
     app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(targeting.router)
