@@ -55,7 +55,9 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
         address_burst=settings.rate_limit_address_burst,
     )
     # added last, so outermost: a 429 also gets the correlation id and nosniff
-    app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CorrelationAndLimits, body_limits=settings.body_limits(), prefix=api.API_PREFIX
+    )
     app.include_router(api.router)
     app.include_router(targeting.router)
     sign_in.install(app, settings)

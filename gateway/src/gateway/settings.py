@@ -12,8 +12,6 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_seconds: float = 5.0
     view_part_timeout_seconds: float = 1.0
     bulk_timeout_seconds: float = 600.0
-    # attachments pass through (the customer service enforces its own, smaller limit)
-    max_body_bytes: int = 6 * 1024 * 1024
     # token buckets at the gateway (429 with Retry-After beyond): generous for work at a screen
     # or a system's steady calls, they stop a runaway script
     rate_limit_identity_per_second: float = Field(
