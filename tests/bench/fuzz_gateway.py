@@ -29,6 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.e2e.fuzzing import run_schemathesis
 
 SECRET = "bench-secret-" + uuid.uuid4().hex
+# one token from one address at full speed: the gateway's rate limits would answer most calls
+# 429 and leave the routes behind untested
+UNLIMITED = {
+    "CDP_RATE_LIMIT_IDENTITY_PER_SECOND": "100000",
+    "CDP_RATE_LIMIT_IDENTITY_BURST": "1000000",
+    "CDP_RATE_LIMIT_ADDRESS_PER_SECOND": "100000",
+    "CDP_RATE_LIMIT_ADDRESS_BURST": "1000000",
+}
 
 
 async def main() -> None:
@@ -45,7 +53,7 @@ async def main() -> None:
         try:
             for name in (*BACKENDS, "gateway"):
                 processes[name] = service_process(
-                    name, deployment.env(name, ports), Path(tmp)
+                    name, {**deployment.env(name, ports), **UNLIMITED}, Path(tmp)
                 ).start()
             for name, process in processes.items():
                 await asyncio.to_thread(wait_ready, process, ports[name])
