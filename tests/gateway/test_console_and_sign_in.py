@@ -127,3 +127,17 @@ async def test_every_operation_has_its_own_id(dev: httpx.AsyncClient) -> None:
     assert len(ids) == len(set(ids))
     view = paths["/api/customers/{customer_id}/360"]["get"]["responses"]["200"]
     assert view["content"]["application/json"]["schema"]["$ref"].endswith("/Customer360")
+
+
+async def test_a_method_an_api_path_does_not_take_is_a_405_not_the_consoles_404(
+    dev: httpx.AsyncClient,
+) -> None:
+    for path, allowed in (
+        ("/api/purchases", "POST"),
+        ("/api/rfm/runs", "POST"),
+        ("/api/tiers/reassessments", "POST"),
+    ):
+        answer = await dev.request("GET" if allowed == "POST" else "POST", path)
+        assert answer.status_code == 405, path
+        assert answer.headers["allow"] == allowed, path
+        assert answer.headers["content-type"] == "application/problem+json"

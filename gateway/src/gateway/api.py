@@ -262,7 +262,7 @@ async def bulk_work(
 async def saved_searches(
     request: Request, services: Services, identity: CurrentIdentity
 ) -> Response:
-    path = request.url.path.removeprefix(API_PREFIX)
+    path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "customer", path, identity)
 
 
@@ -279,6 +279,7 @@ async def saved_searches(
 @router.api_route(
     "/rfm/runs",
     methods=["POST"],
+    status_code=201,
     summary="Score RFM for every member now (manager or admin)",
     tags=["loyalty"],
 )
@@ -293,6 +294,7 @@ async def saved_searches(
 @router.api_route(
     "/tiers/reassessments",
     methods=["POST"],
+    status_code=201,
     summary="Reassess every member's tier now (manager or admin)",
     tags=["loyalty"],
 )
@@ -311,7 +313,7 @@ async def saved_searches(
     tags=["loyalty"],
 )
 async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
-    path = request.url.path.removeprefix(API_PREFIX)
+    path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "loyalty", path, identity)
 
 

@@ -15,7 +15,8 @@ from servicekit import idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.runtime import CorrelationAndLimits
 
-from gateway import api, console, sign_in, targeting
+from gateway import api, console, openapi_answers, sign_in, targeting
+from gateway.rate_limit import RateLimit
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -45,11 +46,24 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Customer data platform",
         lifespan=lifespan,
+        redirect_slashes=False,  # a trailing slash is another path (404), not a 307
         description="The one HTTP entry point. Every /api call needs a bearer token.",
     )
     app.state.settings = settings
     problems.install(app)
-    app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit,
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        jwt_issuer=settings.jwt_issuer,
+        identity_per_second=settings.rate_limit_identity_per_second,
+        identity_burst=settings.rate_limit_identity_burst,
+        address_per_second=settings.rate_limit_address_per_second,
+        address_burst=settings.rate_limit_address_burst,
+    )
+    # added last, so outermost: a 429 also gets the correlation id and nosniff
+    app.add_middleware(
+        CorrelationAndLimits, body_limits=settings.body_limits(), prefix=api.API_PREFIX
+    )
     app.include_router(api.router)
     app.include_router(targeting.router)
     sign_in.install(app, settings)
@@ -95,6 +109,6 @@ def _unique_operation_ids(
             for method, op in ops.items():
                 if counts[op["operationId"]] > 1:
                     op["operationId"] = re.sub(r"_[a-z]+$", f"_{method}", op["operationId"])
-        return schema
+        return openapi_answers.declare(schema)
 
     return unique

@@ -7,11 +7,13 @@ reload. Hashed assets are cached for good; ``index.html`` never is (it names the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from servicekit.problems import Problem
+from starlette.convertors import Convertor, register_url_convertor
 
 # paths the console never answers, even when nothing else does
 RESERVED = ("api", "docs", "redoc", "openapi.json", "health", "ready")
@@ -22,12 +24,28 @@ def _reserved(path: str) -> bool:
     return first in RESERVED
 
 
+class ConsolePath(Convertor[str]):
+    """Any path but the reserved ones: an API path no route takes is left to the router (a 404,
+    or a 405 naming the methods the path takes), not taken for a page."""
+
+    regex = "(?!(?:" + "|".join(re.escape(r) for r in RESERVED) + ")(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("console", ConsolePath())
+
+
 def install(app: FastAPI, dist: Path) -> None:
     """Serve ``dist`` at ``/``; registered after every other route, so those win."""
     root = dist.resolve()
     index = root / "index.html"
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get("/{path:console}", include_in_schema=False)
     async def console(path: str) -> FileResponse:
         if _reserved(path):
             raise Problem(f"no route /{path}", status=404, code="not-found", title="Not found")

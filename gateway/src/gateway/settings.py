@@ -18,8 +18,16 @@ class GatewaySettings(ServiceSettings):
     # load shedding: requests in flight per service; beyond, 503 with Retry-After at once
     max_in_flight_per_service: int = 64
     shed_retry_after_seconds: int = 1
-    # attachments pass through (the customer service enforces its own, smaller limit)
-    max_body_bytes: int = 6 * 1024 * 1024
+    # token buckets at the gateway (429 with Retry-After beyond): generous for work at a screen
+    # or a system's steady calls, they stop a runaway script
+    rate_limit_identity_per_second: float = Field(
+        default=100.0, description="Calls a second per identity (token subject), sustained"
+    )
+    rate_limit_identity_burst: int = Field(default=1000, description="Calls at once per identity")
+    rate_limit_address_per_second: float = Field(
+        default=200.0, description="Calls a second per client address, sustained"
+    )
+    rate_limit_address_burst: int = Field(default=2000, description="Calls at once per address")
     console_dir: str = Field(
         default="", description="The built web console (console/dist), served at /; empty: none"
     )

@@ -380,7 +380,14 @@ async def _confirmed_list(
     return {"count": len(ids), "created": True, "list": created, **added}
 
 
-@router.post("/lists/from-search", tags=["lists"])
+@router.post(
+    "/lists/from-search",
+    tags=["lists"],
+    responses={
+        201: {"description": "The list, created (the count held)"},
+        409: {"description": "The count changed since the first call"},
+    },
+)
 async def list_from_search(
     body: FromSearch,
     services: Services,
@@ -398,7 +405,14 @@ async def list_from_search(
     )
 
 
-@router.post("/lists/from-fulfilments", tags=["lists"])
+@router.post(
+    "/lists/from-fulfilments",
+    tags=["lists"],
+    responses={
+        201: {"description": "The list, created (the count held)"},
+        409: {"description": "The count changed since the first call"},
+    },
+)
 async def list_from_fulfilments(
     body: FromFulfilments,
     services: Services,
@@ -433,7 +447,7 @@ def _passthrough(
     service: str, prefix: str, summary: str, collection: tuple[str, ...] = ("GET", "POST")
 ) -> None:
     async def relay(request: Request, services: Services, identity: CurrentIdentity) -> Response:
-        path = request.url.path.removeprefix(API_PREFIX)
+        path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
         return await services.relay(request, service, path, identity)
 
     tag = prefix.strip("/")

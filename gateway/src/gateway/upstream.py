@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Header, Request, Response
@@ -18,9 +19,12 @@ FORWARDED_RESPONSE_HEADERS = (
     "etag",
     "content-disposition",
     "idempotent-replayed",
+    "allow",
+    "retry-after",
 )
 RELAYED_REQUEST_HEADERS = ("content-type", "if-match", "idempotency-key")
 API_PREFIX = "/api"
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 # the routes that call a service themselves (not relaying) pass the key on with this
 IdempotencyKey = Annotated[
     str | None,
@@ -48,7 +52,8 @@ def checked_path(path: str) -> str:
             code="invalid-path",
             title="Invalid path",
         )
-    return path
+    # a decoded "#", "?" or "%" stays part of its segment instead of ending the path
+    return quote(path, safe=PATH_SAFE)
 
 
 def unavailable(service: str, exc: Exception, retry_after: int = 1) -> Problem:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlencode
 
 from servicekit.auth import Identity
 from servicekit.problems import Problem
@@ -21,10 +20,17 @@ AVAILABLE, UNAVAILABLE, ABSENT = "available", "unavailable", "absent"
 
 
 async def _part(
-    upstreams: Upstreams, service: str, path: str, identity: Identity, timeout: float
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    identity: Identity,
+    timeout: float,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
-        response = await upstreams.call(service, "GET", path, identity, timeout=timeout)
+        response = await upstreams.call(
+            service, "GET", path, identity, params=params, timeout=timeout
+        )
     except Problem:
         return {"status": UNAVAILABLE, "service": service}
     if response.status_code == 404:
@@ -94,24 +100,26 @@ async def timeline_page(
     """One page of the 360 timeline (interactions and loyalty history, newest first)."""
     after = timeline.position(before) if before else None
 
-    def params(source: str) -> str:
+    def params(source: str) -> dict[str, Any]:
         # one more than the page: a part that fills the page alone may have more
-        return urlencode({"limit": limit + 1, **(after.part_params(source) if after else {})})
+        return {"limit": limit + 1, **(after.part_params(source) if after else {})}
 
     interactions, loyalty = await asyncio.gather(
         _part(
             upstreams,
             "customer",
-            f"/customers/{customer_id}/timeline?{params('customer')}",
+            f"/customers/{customer_id}/timeline",
             identity,
             part_timeout,
+            params("customer"),
         ),
         _part(
             upstreams,
             "loyalty",
-            f"/members/{customer_id}/timeline?{params('loyalty')}",
+            f"/members/{customer_id}/timeline",
             identity,
             part_timeout,
+            params("loyalty"),
         ),
     )
     if interactions["status"] == ABSENT:

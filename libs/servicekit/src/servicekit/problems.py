@@ -5,6 +5,8 @@ Domain code raises :class:`Problem` (or a subclass); validation errors name the 
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -13,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://cdp.example/problems/"
@@ -118,8 +121,12 @@ def if_match_version(if_match: str | None, required: bool = True) -> int | None:
     return int(value)
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+def problem_response(
+    problem: Problem, request: Request | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     headers.update(problem.headers)
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
@@ -176,4 +183,41 @@ def install(app: FastAPI) -> None:
                 title=str(exc.detail),
             ),
             request,
+            headers=_allow(request) if exc.status_code == 405 else dict(exc.headers or {}),
         )
+
+
+def _allow(request: Request) -> dict[str, str]:
+    """A 405 says which methods the path takes (RFC 9110): those the OpenAPI document gives
+    the most specific path template that matches (a named route before a pass-through's
+    ``{rest}``); for a path it does not describe, each method some route answers (Starlette's
+    own Allow names only the first route's). Routes left out of the document (the console's
+    page) do not count."""
+    path = request.scope["path"]
+    best: tuple[tuple[bool, int], list[str]] | None = None
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            rank = ("{rest}" not in template, template.count("/") - template.count("{"))
+            if best is None or rank > best[0]:
+                best = (rank, [m.upper() for m in operations if m.upper() in METHODS])
+    if best is not None:
+        return {"Allow": ", ".join(m for m in METHODS if m in best[1])}
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        for route in request.app.router.routes:
+            if getattr(route, "include_in_schema", True) is False:
+                continue
+            if route.matches(scope)[0] == Match.FULL:
+                allowed.append(method)
+                break
+    return {"Allow": ", ".join(allowed)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(template: str) -> re.Pattern[str]:
+    pattern = re.escape(template).replace(r"\{rest\}", ".*")
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern))
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit import batch_jobs, faults, idempotency, metrics, problems
 from servicekit import logging as cdp_logging
+from servicekit.body_limits import BodyLimits
 from servicekit.database import make_client
 from servicekit.messaging import Publisher, make_broker
 from servicekit.outbox import OutboxRelay
@@ -28,6 +29,7 @@ from servicekit.settings import ServiceSettings
 
 log = cdp_logging.get_logger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
+KINDS = {"json": "JSON bodies", "attachment": "attachments", "csv": "CSV uploads"}
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
@@ -101,11 +103,14 @@ class ServiceRuntime:
 
 class CorrelationAndLimits:
     """ASGI middleware: a correlation id per request (echoed back), ``nosniff`` on every answer,
-    and a request body limit (Starlette has none by default), answered with a 413 problem."""
+    and the request body limit of the route (Starlette has none by default), answered with a
+    413 problem naming it. ``prefix`` is what the routes' paths carry before the services' own
+    (the gateway's ``/api``)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, body_limits: BodyLimits, prefix: str = "") -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,15 +122,18 @@ class CorrelationAndLimits:
             or cdp_logging.new_correlation_id()
         )
         token = cdp_logging.correlation_id.set(cid)
+        path = scope.get("path", "")
+        limit, kind = self.body_limits.of(scope.get("method", ""), path.removeprefix(self.prefix))
         too_large = problems.Problem(
-            f"request body exceeds {self.max_body_bytes} bytes",
+            f"the request body exceeds {limit} bytes, the limit of {KINDS[kind]} on this route",
             status=413,
             code="payload-too-large",
             title="Payload too large",
+            limit=limit,
         )
         try:
             length = headers.get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            if length is not None and length.isdigit() and int(length) > limit:
                 await problems.problem_response(too_large)(scope, receive, send)
                 return
             received = 0
@@ -135,10 +143,8 @@ class CorrelationAndLimits:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
-                        raise problems.Problem(
-                            too_large.detail, status=413, code=too_large.code, title=too_large.title
-                        )
+                    if received > limit:
+                        raise too_large
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -171,7 +177,8 @@ def create_app(
         yield
         await runtime.stop(on_stop)
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # a trailing slash is another path (404), not a 307 to the one without it
+    app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
@@ -184,7 +191,7 @@ def create_app(
         ttl_seconds=settings.idempotency_ttl_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
     )
-    app.add_middleware(CorrelationAndLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(CorrelationAndLimits, body_limits=settings.body_limits())
     metrics.install(app)
     for router in routers:
         app.include_router(router)

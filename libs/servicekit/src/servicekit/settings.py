@@ -7,6 +7,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicekit.body_limits import MIB, MULTIPART_ENVELOPE, BodyLimits
+
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 MIN_JWT_SECRET_LENGTH = 32  # bytes of an HS256 key: RFC 7518 asks for at least the hash's size
 
@@ -36,7 +38,14 @@ class ServiceSettings(BaseSettings):
     outbox_safety_sweep_seconds: float = Field(
         default=600.0, description="How often to sweep regardless (replicas that crashed for good)"
     )
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = Field(default=MIB, description="A JSON request body's limit (413)")
+    attachment_max_body_bytes: int = Field(
+        default=5 * MIB + MULTIPART_ENVELOPE,
+        description="An attachment upload's limit: the file (5 MiB) and its multipart envelope",
+    )
+    csv_max_body_bytes: int = Field(
+        default=32 * MIB, description="A CSV upload's limit: imports of 100,000 rows and more"
+    )
     idempotency_ttl_seconds: float = Field(
         default=86_400.0, description="How long an Idempotency-Key and its answer are kept"
     )
@@ -53,6 +62,13 @@ class ServiceSettings(BaseSettings):
         description="Test-only: serve HTTP but consume nothing (another writer acts before a "
         "redelivery)",
     )
+
+    def body_limits(self) -> BodyLimits:
+        return BodyLimits(
+            json=self.max_body_bytes,
+            attachment=self.attachment_max_body_bytes,
+            csv=self.csv_max_body_bytes,
+        )
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> Self:

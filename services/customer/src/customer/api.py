@@ -22,6 +22,7 @@ from servicekit.problems import Forbidden, if_match_version
 
 from customer import export
 from customer.handlers import CustomerService
+from customer.search import build_query
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -79,6 +80,8 @@ async def export_customers(
     criteria: Annotated[CustomerSearch, Query()], customers: Customers, identity: CurrentIdentity
 ) -> StreamingResponse:
     """Every customer matching the criteria (as for search; limit and cursor are ignored)."""
+    # refused criteria are a 422 now: once the stream has begun, an error can only break it
+    build_query(criteria.model_copy(update={"cursor": None}))
     return StreamingResponse(
         export.csv_lines(customers.search, criteria),
         media_type="text/csv; charset=utf-8",

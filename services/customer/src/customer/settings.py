@@ -18,6 +18,4 @@ class CustomerSettings(ServiceSettings):
     http_port: int = 8101
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, le=15 * 1024 * 1024)
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
-    # room for an attachment plus its multipart framing; JSON bodies are far smaller
-    max_body_bytes: int = 6 * 1024 * 1024
     import_chunk: int = 1000  # CSV rows per chunk of an import job

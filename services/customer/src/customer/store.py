@@ -427,21 +427,39 @@ class InteractionStore:
 IMPORT_FILES = "import_files"
 
 
+# characters of an import file per document: a file of 100,000 rows and more is larger than
+# one document may be (16 MB), so it is kept in parts, `<job id>:<part>`
+IMPORT_FILE_PART = 4 * 1024 * 1024
+
+
 class ImportStore:
     """The files of running imports (kept until the import is done, so a resumed import can
-    read on); the jobs themselves are batch jobs."""
+    read on), in parts; the jobs themselves are batch jobs."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.files = db[IMPORT_FILES]
 
     async def save(self, job_id: str, text: str) -> None:
-        await self.files.insert_one({"_id": job_id, "text": text})
+        parts = [text[i : i + IMPORT_FILE_PART] for i in range(0, len(text), IMPORT_FILE_PART)]
+        await self.files.insert_many(
+            [{"_id": f"{job_id}:{n:06d}", "text": part} for n, part in enumerate(parts or [""])]
+        )
 
     async def text(self, job_id: str) -> str:
-        found = await self.files.find_one({"_id": job_id})
-        if found is None:
-            raise LookupError(f"the file of import {job_id} is gone")
-        return found["text"]
+        cursor = self.files.find(_parts_of(job_id)).sort("_id", 1)
+        parts = [document["text"] async for document in cursor]
+        if not parts:  # a file saved whole, before files were kept in parts
+            found = await self.files.find_one({"_id": job_id})
+            if found is None:
+                raise LookupError(f"the file of import {job_id} is gone")
+            return found["text"]
+        return "".join(parts)
 
     async def forget(self, job_id: str) -> None:
+        await self.files.delete_many(_parts_of(job_id))
         await self.files.delete_one({"_id": job_id})
+
+
+def _parts_of(job_id: str) -> dict[str, Any]:
+    # ":" sorts just before ";": the range holds exactly this job's parts
+    return {"_id": {"$gte": f"{job_id}:", "$lt": f"{job_id};"}}
