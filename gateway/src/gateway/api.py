@@ -13,7 +13,7 @@ from contracts.customers import (
     SearchText,
 )
 from contracts.limits import INT64_MAX
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
@@ -287,10 +287,11 @@ async def saved_searches(
 @router.api_route(
     "/value/runs",
     methods=["POST"],
+    status_code=202,
     summary="Predict every member's value now: BG/NBD and Gamma-Gamma (manager or admin)",
     tags=["loyalty"],
 )
-@router.api_route("/value/runs/{version}", methods=["GET"], tags=["loyalty"])
+@router.api_route("/value/runs/latest", methods=["GET"], tags=["loyalty"])
 @router.api_route(
     "/tiers/reassessments",
     methods=["POST"],
@@ -315,6 +316,18 @@ async def saved_searches(
 async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
     path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "loyalty", path, identity)
+
+
+@router.get(
+    "/value/runs/{version}",
+    tags=["loyalty"],
+    responses={404: {"description": "No such run"}},
+    summary="A predicted-value run: running, done (with the fitted parameters) or failed",
+)
+async def value_run(
+    version: Annotated[int, Path(ge=1, le=INT64_MAX)], services: Services, identity: CurrentIdentity
+) -> Response:
+    return await services.forward("loyalty", "GET", f"/value/runs/{version}", identity)
 
 
 @router.post(

@@ -105,7 +105,12 @@ async def get_plan(plan_id: str, services: Services, identity: CurrentIdentity) 
     return await services.forward("lists", "GET", f"/plans/{plan_id}", identity)
 
 
-@router.post("/plans/{plan_id}/submit", response_model=Plan, tags=["plans"])
+@router.post(
+    "/plans/{plan_id}/submit",
+    response_model=Plan,
+    tags=["plans"],
+    responses={409: {"description": "The plan is submitted already"}},
+)
 async def submit_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
     """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
     return await services.forward("lists", "POST", f"/plans/{plan_id}/submit", identity)

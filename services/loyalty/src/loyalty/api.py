@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from contracts.commerce import PurchaseMade
 from contracts.emails import Email
-from fastapi import APIRouter, Depends, Query, Request, Response
+from contracts.limits import INT64_MAX
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentCaller, CurrentIdentity, require_role
 from servicekit.problems import NotFound
@@ -294,7 +295,9 @@ async def latest_value(request: Request, identity: CurrentIdentity) -> dict[str,
 
 
 @value.get("/runs/{version}")
-async def value_run(version: int, request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+async def value_run(
+    version: Annotated[int, Path(ge=1, le=INT64_MAX)], request: Request, identity: CurrentIdentity
+) -> dict[str, Any]:
     """A run: ``running``, ``done`` (with the fitted parameters) or ``failed`` (with the error)."""
     return shown(await request.app.state.value.get(version), "version")
 
