@@ -29,6 +29,10 @@ from gateway.targeting_models import (
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 
 router = APIRouter(prefix=API_PREFIX)
+# the add/edit flow and submit on a plan submitted already (problem plan-submitted)
+PLAN_SUBMITTED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The plan is submitted: its list can no longer be edited"}
+}
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
 
@@ -109,7 +113,7 @@ async def get_plan(plan_id: str, services: Services, identity: CurrentIdentity) 
     "/plans/{plan_id}/submit",
     response_model=Plan,
     tags=["plans"],
-    responses={409: {"description": "The plan is submitted already"}},
+    responses=PLAN_SUBMITTED,
 )
 async def submit_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
     """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
@@ -173,7 +177,9 @@ async def explain_membership(
     )
 
 
-@router.get("/plans/{plan_id}/lookup", response_model=Lookup, tags=["plans"])
+@router.get(
+    "/plans/{plan_id}/lookup", response_model=Lookup, tags=["plans"], responses=PLAN_SUBMITTED
+)
 async def lookup_customer(
     plan_id: str,
     services: Services,
@@ -197,7 +203,10 @@ async def get_segmentation(code: str, services: Services, identity: CurrentIdent
 
 
 @router.post(
-    "/plans/{plan_id}/customers/{customer_id}/compute", response_model=Computed, tags=["plans"]
+    "/plans/{plan_id}/customers/{customer_id}/compute",
+    response_model=Computed,
+    tags=["plans"],
+    responses=PLAN_SUBMITTED,
 )
 async def compute_segments(
     plan_id: str,
@@ -244,7 +253,10 @@ async def compute_segments(
 
 
 @router.put(
-    "/plans/{plan_id}/customers/{customer_id}/profiles", response_model=Saved, tags=["plans"]
+    "/plans/{plan_id}/customers/{customer_id}/profiles",
+    response_model=Saved,
+    tags=["plans"],
+    responses=PLAN_SUBMITTED,
 )
 async def save_profiles(
     plan_id: str,
