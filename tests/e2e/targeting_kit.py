@@ -58,7 +58,13 @@ async def new_customer(gateway: httpx.AsyncClient, brick: str, **fields: Any) ->
         },
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    customer = response.json()
+
+    async def known() -> bool:  # profiles are saved by segmentation, which learns by event
+        return (await gateway.get(f"/api/profiles/{customer['id']}")).status_code == 200
+
+    await eventually(known, what=f"segmentation to know {customer['id']}")
+    return customer
 
 
 async def make_plan(gateway: httpx.AsyncClient) -> dict[str, Any]:
