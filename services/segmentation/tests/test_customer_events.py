@@ -11,43 +11,10 @@ from aiokafka import ConsumerRecord
 from contracts.customer_events import CustomerChanged, CustomersMerged, CustomerUpdated
 from contracts.customers import Customer
 from contracts.topics import CUSTOMER_EVENTS
-from segmentation.handlers import SegmentationService
-from segmentation.settings import SegmentationSettings
-from segmentation.store import SegmentationStore
-from segmentation.team_scope import TeamScope
-from servicekit.batch_jobs import COLLECTION, BatchJobRunner
-from servicekit.consumer_slot import ConsumerSlot
 from servicekit.consuming import Delivery, decode_record
-from servicekit.messaging import OutgoingRecord
-from servicekit.outbox import OutboxRelay
 
 pytestmark = pytest.mark.servers
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
-
-
-class Publisher:
-    def __init__(self) -> None:
-        self.published: list[OutgoingRecord] = []
-
-    async def publish(self, records: list[OutgoingRecord]) -> None:
-        self.published.extend(records)
-
-
-@pytest.fixture
-async def segmentation(mongo_db) -> SegmentationService:
-    publisher = Publisher()
-    store = SegmentationStore(mongo_db)
-    await store.create_indexes()
-    return SegmentationService(
-        store,
-        OutboxRelay(mongo_db["segmentations"], publisher),  # type: ignore[arg-type]
-        OutboxRelay(store.customers, publisher),  # type: ignore[arg-type]
-        SegmentationSettings(env="dev"),
-        ConsumerSlot("customer_events", publisher),  # type: ignore[arg-type]
-        ConsumerSlot("loyalty_events", publisher),  # type: ignore[arg-type]
-        BatchJobRunner(mongo_db[COLLECTION], publisher),  # type: ignore[arg-type]
-        TeamScope(store),
-    )
 
 
 def customer(cid: str, version: int, **fields: str) -> Customer:
