@@ -9,6 +9,7 @@ whole batch to one partition and break per-key order).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from contracts.envelope import Envelope
 from faststream.kafka import KafkaBroker
 
 from servicekit import metrics
+from servicekit.logging import library_logger
 from servicekit.settings import ServiceSettings
 
 
@@ -27,7 +29,9 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         consumer_only=True,
         allow_auto_create_topics=False,
         graceful_timeout=15.0,
-        log_level=30,
+        # its per-message "Received"/"Processed" lines at DEBUG: below the logger's INFO
+        logger=library_logger("faststream.kafka"),
+        log_level=logging.DEBUG,
     )
 
 

@@ -232,6 +232,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        log_config=None,  # uvicorn's records through the handler servicekit.logging installs
+        access_log=False,  # a request's path and query can carry personal data (?email=)
         timeout_graceful_shutdown=15,
         # Longer than clients keep an idle connection (httpx: 5 s, as uvicorn's default): with
         # equal timeouts a client may reuse a connection the server is closing (a ReadError).
