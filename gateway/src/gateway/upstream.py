@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -82,6 +83,41 @@ def overloaded(service: str, retry_after: int) -> Problem:
     return problem
 
 
+def not_yet_known(service: str, customer_id: str, retry_after: int) -> Problem:
+    problem = Problem(
+        f"customer {customer_id} exists, but the {service} service has not received it yet: "
+        f"retry in {retry_after} s",
+        status=503,
+        code="customer-not-yet-known",
+        title="Customer not yet known",
+        service=service,
+        customer_id=customer_id,
+    )
+    problem.headers = {"Retry-After": str(retry_after)}
+    return problem
+
+
+# Services that learn of customers from the customer service's events. A customer created a
+# moment ago can be unknown to them yet: their "customer-not-found" is answered again after these
+# pauses (the request had no effect), and then, if the customer service knows the customer, with
+# a 503 and Retry-After rather than a 404 that says it does not exist.
+REPLICAS = frozenset({"segmentation", "lists"})
+CATCH_UP_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _unknown_customer(service: str, response: httpx.Response) -> str | None:
+    """The customer a replica says it does not know, if that is what its 404 says."""
+    if service not in REPLICAS or response.status_code != 404:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = str(body.get("type", "")).rsplit("/", 1)[-1] if isinstance(body, dict) else ""
+    customer_id = body.get("customer_id") if code == "customer-not-found" else None
+    return customer_id if isinstance(customer_id, str) else None
+
+
 class Upstreams:
     """One client per service. Reads time out after ``read_timeout``, writes after
     ``write_timeout`` (a route may ask for another); at most ``max_in_flight`` requests go to a
@@ -96,6 +132,8 @@ class Upstreams:
         write_timeout: float | None = None,
         max_in_flight: int = 64,
         retry_after: int = 1,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: services in process
+        catch_up_pauses: tuple[float, ...] = CATCH_UP_PAUSES,
     ) -> None:
         self._clients = {
             name: httpx.AsyncClient(
@@ -104,6 +142,7 @@ class Upstreams:
                 # room for every request let through, and for the exports streaming beside them
                 # (not counted: a stream may end with the client gone, and no hook sees it)
                 limits=httpx.Limits(max_connections=max_in_flight + 16),
+                transport=transport,
             )
             for name, url in urls.items()
         }
@@ -111,6 +150,7 @@ class Upstreams:
         self.write_timeout = write_timeout or read_timeout
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
+        self.catch_up_pauses = catch_up_pauses
         self._in_flight = dict.fromkeys(urls, 0)
 
     def _enter(self, service: str) -> None:
@@ -157,26 +197,48 @@ class Upstreams:
         params: Any = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        catch_up: bool = True,
     ) -> httpx.Response:
+        """The service's answer. With ``catch_up``, a replica's "customer not found" for a
+        customer the customer service knows is asked again after short pauses, then answered
+        with a 503 (the Customer 360 turns it off: a part it lacks shows as absent at once)."""
         client = self._clients[service]
         path = checked_path(path)
         if timeout is None:
             timeout = self.read_timeout if method in ("GET", "HEAD") else self.write_timeout
-        self._enter(service)
-        try:
-            return await client.request(
-                method,
-                path,
-                json=json,
-                content=content,
-                params=params,
-                headers={**(headers or {}), **self._headers(identity)},
-                timeout=timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise unavailable(service, exc, self.retry_after) from exc
-        finally:
-            self._leave(service)
+        pauses = iter(self.catch_up_pauses)
+        known = False
+        while True:
+            self._enter(service)
+            try:
+                response = await client.request(
+                    method,
+                    path,
+                    json=json,
+                    content=content,
+                    params=params,
+                    headers={**(headers or {}), **self._headers(identity)},
+                    timeout=timeout,
+                )
+            except httpx.HTTPError as exc:
+                raise unavailable(service, exc, self.retry_after) from exc
+            finally:
+                self._leave(service)
+            customer_id = _unknown_customer(service, response) if catch_up else None
+            if customer_id is None:
+                return response
+            known = known or await self._customer_exists(customer_id, identity)
+            if not known:
+                return response  # not found anywhere: the 404 is the answer
+            pause = next(pauses, None)
+            if pause is None:
+                raise not_yet_known(service, customer_id, self.retry_after)
+            await asyncio.sleep(pause)
+
+    async def _customer_exists(self, customer_id: str, identity: Identity) -> bool:
+        """Whether the customer service, the master, knows the customer."""
+        found = await self.call("customer", "GET", f"/customers/{customer_id}", identity)
+        return found.status_code == 200
 
     async def forward(
         self,

@@ -29,7 +29,7 @@ async def _part(
 ) -> dict[str, Any]:
     try:
         response = await upstreams.call(
-            service, "GET", path, identity, params=params, timeout=timeout
+            service, "GET", path, identity, params=params, timeout=timeout, catch_up=False
         )
     except Problem:
         return {"status": UNAVAILABLE, "service": service}

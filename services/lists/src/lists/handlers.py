@@ -591,7 +591,9 @@ class ListsService:
             )
         customer = facts((await self.store.customers_by_id([customer_id])).get(customer_id))
         if customer is None:
-            raise NotFound(f"no customer {customer_id}", code="customer-not-found")
+            raise NotFound(
+                f"no customer {customer_id}", code="customer-not-found", customer_id=customer_id
+            )
         try:
             domain.check_can_add(plan, customer, await self.store.levels())
         except domain.PlanRuleBroken as exc:

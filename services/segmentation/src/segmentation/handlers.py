@@ -362,7 +362,9 @@ class SegmentationService:
         doc = await self.store.customer(customer_id)
         if doc is None or not doc.get("customer"):
             raise NotFound(
-                f"customer {customer_id} is not known to segmentation", code="customer-not-found"
+                f"customer {customer_id} is not known to segmentation",
+                code="customer-not-found",
+                customer_id=customer_id,
             )
         return doc
 
