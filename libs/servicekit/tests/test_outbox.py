@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from contracts.envelope import Envelope
+from prometheus_client import REGISTRY
 from servicekit import outbox
+from servicekit.database import make_client
 from servicekit.messaging import OutgoingRecord
 from servicekit.outbox import OutboxRelay
+from servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.servers
 
@@ -94,3 +97,39 @@ async def test_a_failed_delivery_keeps_its_entries_and_the_next_check_publishes_
         await relay.stop()
     assert [r.key for r in publisher.published] == [b"b"]
     assert await pending(docs) == []
+
+
+async def test_the_pending_gauge_counts_documents_holding_entries(mongo_db) -> None:
+    docs = mongo_db["docs"]
+    await docs.insert_many(
+        [
+            {"_id": "two", outbox.FIELD: [entry("a", 60), entry("b")]},
+            {"_id": "one", outbox.FIELD: [entry("c")]},
+            {"_id": "none", outbox.FIELD: []},
+            {"_id": "plain"},
+        ]
+    )
+    relay = OutboxRelay(docs, FlakyPublisher())  # type: ignore[arg-type]
+    await relay.create_index()
+    assert await relay.pending() == 2
+    labels = {"collection": "docs"}
+    assert REGISTRY.get_sample_value("cdp_outbox_documents_pending", labels) == 2
+    assert await relay.sweep() == 3
+    assert await relay.pending() == 0
+    assert REGISTRY.get_sample_value("cdp_outbox_documents_pending", labels) == 0
+
+
+async def test_database_commands_are_timed_by_name(servers, mongo_db) -> None:
+    """The service's client (make_client) times each command it sends."""
+    client = make_client(ServiceSettings(mongodb_url=servers.mongodb_url, env="dev"))
+    labels = {"command": "find", "outcome": "ok"}
+
+    def finds() -> float:
+        return REGISTRY.get_sample_value("cdp_db_command_duration_seconds_count", labels) or 0.0
+
+    before = finds()
+    try:
+        await client[mongo_db.name]["docs"].find_one({"_id": "x"})
+    finally:
+        await client.close()
+    assert finds() == before + 1

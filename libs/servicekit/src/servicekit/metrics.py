@@ -1,7 +1,8 @@
 """The process's Prometheus metrics (prometheus-client), served at ``/metrics``: HTTP requests by
 route and status with their latency, consumed batches (size, time, outcome), records published
-and dead-lettered per topic. The metric objects live in prometheus-client's default registry,
-once per process; Prometheus adds the service and pod as the scrape target's labels."""
+and dead-lettered per topic, documents awaiting the outbox relay, database commands' latency.
+The metric objects live in prometheus-client's default registry, once per process; Prometheus
+adds the service and pod as the scrape target's labels."""
 
 from __future__ import annotations
 
@@ -49,6 +50,17 @@ EVENTS_DEAD_LETTERED = Counter(
     "cdp_events_dead_lettered",
     "Consumed records sent to the dead-letter topic, per original topic",
     ["topic"],
+)
+OUTBOX_PENDING = Gauge(
+    "cdp_outbox_documents_pending",
+    "Documents holding events not yet published, per collection (as of the last sweep check)",
+    ["collection"],
+)
+DB_COMMAND_SECONDS = Histogram(
+    "cdp_db_command_duration_seconds",
+    "Time the database took to answer a command, per command and outcome",
+    ["command", "outcome"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
 UNMATCHED_ROUTE = "unmatched"  # a path no route serves: one label, not one per path
 

@@ -28,7 +28,7 @@ from contracts.envelope import Envelope
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from servicekit import faults
+from servicekit import faults, metrics
 from servicekit.logging import get_logger
 from servicekit.messaging import OutgoingRecord, Publisher
 
@@ -137,10 +137,20 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def pending(self) -> int:
+        """Documents holding entries (by the sweep's index); also set as the gauge."""
+        count = await self._collection.count_documents({PENDING: {"$lt": datetime.now(UTC)}})
+        metrics.OUTBOX_PENDING.labels(self._collection.name).set(count)
+        return count
+
     async def _sweep_forever(self) -> None:
         last = time.monotonic()
         while True:
             await asyncio.sleep(self._sweep_seconds)
+            try:
+                await self.pending()
+            except Exception:  # a gauge is no reason to stop sweeping
+                log.warning("could not count the outbox's pending documents", exc_info=True)
             due = time.monotonic() - last >= self._safety_sweep_seconds
             if not (self._failed_since_sweep or due):
                 continue
