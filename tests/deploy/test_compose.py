@@ -22,12 +22,20 @@ from servicekit.settings import DEV_JWT_SECRET, ServiceSettings
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "compose"
 COMPOSE = yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text())
 DOCKERFILE = (COMPOSE_DIR / "Dockerfile").read_text()
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?)-([^}]*))?\}")
 
 
 def interpolate(value: Any, host_env: dict[str, str]) -> str:
-    """Compose's ``${VAR:-default}`` as `docker compose` resolves it with ``host_env``."""
-    return INTERPOLATION.sub(lambda m: host_env.get(m.group(1)) or (m.group(2) or ""), str(value))
+    """Compose's ``${VAR:-default}`` (the default when unset or empty) and ``${VAR-default}``
+    (only when unset) as `docker compose` resolves them with ``host_env``."""
+
+    def resolve(match: re.Match[str]) -> str:
+        name, colon, default = match.group(1), match.group(2), match.group(3) or ""
+        if name not in host_env or (colon and not host_env[name]):
+            return default
+        return host_env[name]
+
+    return INTERPOLATION.sub(resolve, str(value))
 
 
 def service_env(name: str, host_env: dict[str, str] | None = None) -> dict[str, str]:
@@ -112,20 +120,20 @@ def test_addresses_point_at_the_containers_not_the_laptop(
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-def test_dev_mode_is_explicit_and_production_needs_a_real_secret(
+def test_dev_mode_is_explicit_and_production_takes_public_keys_only(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = service_env(name)
-    assert env.get("CDP_ENV") == "dev" or (
-        env.get("CDP_JWT_SECRET") and env["CDP_JWT_SECRET"] != DEV_JWT_SECRET
-    ), f"{name}: neither dev mode set explicitly nor a real secret given"
-    # the same file with CDP_ENV=production and no secret of one's own refuses to start
+    assert env["CDP_ENV"] == "dev", f"{name}: dev mode set explicitly"
+    assert env["CDP_JWT_SECRET"] == DEV_JWT_SECRET
+    # CDP_ENV=production alone keeps the dev secret: refused, as any secret outside dev mode
     production = service_env(name, {"CDP_ENV": "production"})
-    with pytest.raises(ValueError, match="dev JWT secret"):
+    with pytest.raises(ValueError, match="JWT secret outside dev mode"):
         load_settings(name, production, monkeypatch)
-    secret = "s" * 40
-    real = service_env(name, {"CDP_ENV": "production", "CDP_JWT_SECRET": secret})
-    assert load_settings(name, real, monkeypatch).jwt_secret.get_secret_value() == secret
+    # the file's header: no secret, the identity provider's key set
+    jwks = "https://idp.example/jwks.json"
+    real = service_env(name, {"CDP_ENV": "production", "CDP_JWT_SECRET": "", "CDP_JWT_JWKS": jwks})
+    assert load_settings(name, real, monkeypatch).jwt_jwks == jwks
 
 
 @pytest.mark.parametrize("name", list(SERVICES))

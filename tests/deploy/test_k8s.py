@@ -137,7 +137,7 @@ def test_every_variable_is_a_setting(overlay: str, name: str) -> None:
     config = of_kind(overlay, "ConfigMap")[config_ref["configMapRef"]["name"]]
     names |= set(config["data"])
     assert names <= fields, sorted(names - fields)
-    assert "CDP_KAFKA_BOOTSTRAP_SERVERS" in names and "CDP_JWT_SECRET" in names
+    assert {"CDP_KAFKA_BOOTSTRAP_SERVERS", "CDP_JWT_JWKS", "CDP_JWT_SECRET"} <= names
     if name in BACKENDS:
         (mongo,) = [e for e in main["env"] if e["name"] == "CDP_MONGODB_URL"]
         ref = mongo["valueFrom"]["secretKeyRef"]
@@ -151,17 +151,31 @@ def test_every_variable_is_a_setting(overlay: str, name: str) -> None:
         assert user["roles"] == [{"name": "readWrite", "db": f"cdp_{name}"}]
 
 
-def test_production_never_carries_the_dev_secret() -> None:
+def test_production_verifies_tokens_by_public_keys_and_holds_no_secret() -> None:
     text = yaml.safe_dump_all(rendered("prod"))
     assert DEV_JWT_SECRET not in text
     assert not of_kind("prod", "Secret"), "production secrets are made outside git"
     (config,) = of_kind("prod", "ConfigMap").values()
     assert config["data"]["CDP_ENV"] == "production"
+    jwks = Path(config["data"]["CDP_JWT_JWKS"])
     for name in SERVICES:
-        (jwt,) = [e for e in container("prod", name)["env"] if e["name"] == "CDP_JWT_SECRET"]
-        assert jwt["valueFrom"]["secretKeyRef"]["name"] == "cdp-jwt"
+        main = container("prod", name)
+        (jwt,) = [e for e in main["env"] if e["name"] == "CDP_JWT_SECRET"]
+        assert jwt["valueFrom"]["secretKeyRef"] == {
+            "name": "cdp-jwt",  # made by the dev overlay only
+            "key": "CDP_JWT_SECRET",
+            "optional": True,
+        }
+        (mount,) = [m for m in main["volumeMounts"] if m["mountPath"] == str(jwks.parent)]
+        volumes = of_kind("prod", "Deployment")[name]["spec"]["template"]["spec"]["volumes"]
+        (volume,) = [v for v in volumes if v["name"] == mount["name"]]
+        assert volume["configMap"]["name"] == "cdp-jwks" and mount["readOnly"]
+    settings = ServiceSettings(env="production", jwt_jwks=str(jwks))  # loads: no secret given
+    assert settings.jwt_jwks == str(jwks)
     (dev_config,) = of_kind("dev", "ConfigMap").values()
     assert dev_config["data"]["CDP_ENV"] == "dev"  # the dev secret only where dev mode is set
+    assert dev_config["data"]["CDP_JWT_JWKS"] == ""
+    assert any(name.startswith("cdp-jwt") for name in of_kind("dev", "Secret"))
 
 
 def subscriptions(name: str) -> set[tuple[str, str]]:

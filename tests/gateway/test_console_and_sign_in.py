@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from gateway.app import build
 from gateway.settings import GatewaySettings
 from servicekit.auth import verify_token
 from servicekit.settings import DEV_JWT_SECRET
-
-PRODUCTION_SECRET = "a-production-secret-of-at-least-32-bytes!"
 
 
 @pytest.fixture
@@ -39,9 +40,18 @@ async def dev(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def production(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def production(
+    dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.get_algorithm_by_name("RS256").to_jwk(key.public_key()))
+    jwks = tmp_path_factory.mktemp("keys") / "jwks.json"  # not in the console's directory
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "k1"}]}))
     settings = GatewaySettings(
-        env="production", jwt_secret=PRODUCTION_SECRET, console_dir=str(dist), log_json=False
+        env="production",
+        jwt_jwks=str(jwks),
+        console_dir=str(dist),
+        log_json=False,
     )
     async for c in client(settings):
         yield c

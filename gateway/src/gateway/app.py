@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from servicekit import idempotency, metrics, problems
+from servicekit import auth, idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.runtime import CorrelationAndLimits
 
@@ -53,8 +53,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(
         RateLimit,
-        jwt_secret=settings.jwt_secret.get_secret_value(),
-        jwt_issuer=settings.jwt_issuer,
+        verifier=auth.verifier(app),
         identity_per_second=settings.rate_limit_identity_per_second,
         identity_burst=settings.rate_limit_identity_burst,
         address_per_second=settings.rate_limit_address_per_second,

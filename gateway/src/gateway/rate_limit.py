@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from servicekit import problems
-from servicekit.auth import verify_token
+from servicekit.auth import TokenVerifier
 from servicekit.problems import Problem
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -64,16 +64,14 @@ class RateLimit:
         self,
         app: ASGIApp,
         *,
-        jwt_secret: str,
-        jwt_issuer: str,
+        verifier: TokenVerifier,
         identity_per_second: float,
         identity_burst: int,
         address_per_second: float,
         address_burst: int,
     ) -> None:
         self.app = app
-        self.jwt_secret = jwt_secret
-        self.jwt_issuer = jwt_issuer
+        self.verifier = verifier
         self.identities = TokenBuckets(identity_per_second, identity_burst)
         self.addresses = TokenBuckets(address_per_second, address_burst)
 
@@ -114,7 +112,7 @@ class RateLimit:
                 if scheme.lower() != "bearer" or not token:
                     return None
                 try:
-                    identity = verify_token(token.strip(), self.jwt_secret, self.jwt_issuer)
+                    identity = self.verifier.verify(token.strip())
                 except Problem:
                     return None
                 return f"{identity.role}:{identity.user}"

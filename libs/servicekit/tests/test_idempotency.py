@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from servicekit.auth import mint_token
+from servicekit.auth import TokenVerifier, mint_token
 from servicekit.idempotency import IdempotentPosts
 from starlette.types import Message
 
@@ -28,8 +28,7 @@ def app_with_keys(mongo_db: Any, answer_size: int = 10) -> tuple[FastAPI, list[i
     app.add_middleware(
         IdempotentPosts,
         keys=mongo_db["idempotency_keys"],
-        jwt_secret=SECRET,
-        jwt_issuer="cdp",
+        verifier=TokenVerifier("cdp", secret=SECRET),
         ttl_seconds=60,
         lease_seconds=60,
     )

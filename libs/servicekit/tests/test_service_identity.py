@@ -9,10 +9,10 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from pydantic import SecretStr
 from servicekit.auth import (
     CurrentCaller,
     CurrentIdentity,
+    TokenVerifier,
     mint_service_token,
     mint_token,
     require_role,
@@ -57,14 +57,9 @@ def test_a_route_allows_the_systems_it_names_and_the_roles_it_names() -> None:
         require_role(commerce, "manager", "admin")
 
 
-class Settings:
-    jwt_issuer = "cdp"
-    jwt_secret = SecretStr(SECRET)
-
-
 async def test_the_routes_of_people_refuse_a_service_identity() -> None:
     app = FastAPI()
-    app.state.settings = Settings()
+    app.state.verifier = TokenVerifier("cdp", secret=SECRET)
     install(app)
 
     @app.get("/people")

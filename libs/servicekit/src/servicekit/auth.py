@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
 
+from servicekit import jwks
+from servicekit.jwks import KeySet
 from servicekit.problems import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from servicekit.settings import ServiceSettings
 
 Role = Literal["rep", "manager", "admin", "service"]
 ROLES: tuple[Role, ...] = ("rep", "manager", "admin")  # the roles of people
@@ -81,21 +86,50 @@ def mint_service_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, secret: str, issuer: str = "cdp") -> Identity:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            issuer=issuer,
-            options={"require": ["sub", "exp", "iss"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the token has expired") from exc
-    except jwt.InvalidTokenError as exc:
-        # The library's reason (signature, issuer, claims) helps a forger, not a user: it goes
-        # to the log through the chained exception at most.
-        raise Unauthorized("invalid token") from exc
+class TokenVerifier:
+    """Verifies bearer tokens: HS256 with the shared ``secret`` (dev mode only, see
+    ``ServiceSettings``) and RS256/ES256 with the public ``keys`` of a JWKS, chosen by the
+    token's ``kid`` (production). A token signed any other way is refused."""
+
+    def __init__(
+        self, issuer: str = "cdp", *, secret: str | None = None, keys: KeySet | None = None
+    ) -> None:
+        self.issuer = issuer
+        self.secret = secret
+        self.keys = keys
+
+    def _key(self, token: str) -> tuple[Any, str]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("invalid token") from exc
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm == ALGORITHM and self.secret is not None:
+            return self.secret, algorithm
+        if algorithm in jwks.ALGORITHMS and self.keys is not None and isinstance(kid, str):
+            return self.keys.key(kid, algorithm), algorithm
+        raise Unauthorized("invalid token")
+
+    def verify(self, token: str) -> Identity:
+        key, algorithm = self._key(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                issuer=self.issuer,
+                options={"require": ["sub", "exp", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            # The library's reason (signature, issuer, claims) helps a forger, not a user: it
+            # goes to the log through the chained exception at most.
+            raise Unauthorized("invalid token") from exc
+        return _identity(claims, token)
+
+
+def _identity(claims: dict[str, Any], token: str) -> Identity:
     role = claims.get("role")
     if role == SERVICE:
         scope = claims.get("scope")
@@ -110,6 +144,18 @@ def verify_token(token: str, secret: str, issuer: str = "cdp") -> Identity:
     return Identity(user=str(claims["sub"]), role=role, teams=frozenset(teams), token=token)
 
 
+def verifier_for(settings: ServiceSettings) -> TokenVerifier:
+    """The settings' verifier: the JWKS when one is given, the shared secret in dev mode only."""
+    keys = KeySet(settings.jwt_jwks) if settings.jwt_jwks else None
+    secret = settings.jwt_secret.get_secret_value() if settings.env == "dev" else None
+    return TokenVerifier(settings.jwt_issuer, secret=secret, keys=keys)
+
+
+def verify_token(token: str, secret: str, issuer: str = "cdp") -> Identity:
+    """An HS256 token signed with ``secret`` (dev tokens, tests)."""
+    return TokenVerifier(issuer, secret=secret).verify(token)
+
+
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -118,14 +164,18 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def verifier(app: Any) -> TokenVerifier:
+    """The app's verifier (``app.state.verifier``), made from its settings on first use."""
+    found = getattr(app.state, "verifier", None)
+    if found is None:
+        found = app.state.verifier = verifier_for(app.state.settings)
+    return found
+
+
 def current_caller(request: Request) -> Identity:
     """FastAPI dependency for the routes systems may call too: a person or a service identity
-    (the route then says which systems, with ``require_role``). The app's state holds the
-    settings with the secret."""
-    settings = request.app.state.settings
-    return verify_token(
-        bearer_token(request), settings.jwt_secret.get_secret_value(), settings.jwt_issuer
-    )
+    (the route then says which systems, with ``require_role``)."""
+    return verifier(request.app).verify(bearer_token(request))
 
 
 def current_identity(request: Request) -> Identity:

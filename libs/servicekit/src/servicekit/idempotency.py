@@ -32,7 +32,7 @@ from pymongo.errors import DuplicateKeyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit import problems
-from servicekit.auth import SERVICE, verify_token
+from servicekit.auth import SERVICE, TokenVerifier
 
 COLLECTION = "idempotency_keys"
 HEADER = b"idempotency-key"
@@ -115,15 +115,13 @@ class IdempotentPosts:
         app: ASGIApp,
         *,
         keys: AsyncCollection,
-        jwt_secret: str,
-        jwt_issuer: str,
+        verifier: TokenVerifier,
         ttl_seconds: float,
         lease_seconds: float,
     ) -> None:
         self.app = app
         self.keys = keys
-        self.jwt_secret = jwt_secret
-        self.jwt_issuer = jwt_issuer
+        self.verifier = verifier
         self.ttl = timedelta(seconds=ttl_seconds)
         self.lease = timedelta(seconds=lease_seconds)
 
@@ -229,7 +227,7 @@ class IdempotentPosts:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            identity = verify_token(token.strip(), self.jwt_secret, self.jwt_issuer)
+            identity = self.verifier.verify(token.strip())
         except problems.Problem:
             return None
         if identity.role == SERVICE:

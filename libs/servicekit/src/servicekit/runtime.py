@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit import batch_jobs, faults, idempotency, metrics, problems
+from servicekit import auth, batch_jobs, faults, idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.body_limits import BodyLimits
 from servicekit.database import make_client
@@ -186,8 +186,7 @@ def create_app(
     app.add_middleware(
         idempotency.IdempotentPosts,
         keys=runtime.db[idempotency.COLLECTION],
-        jwt_secret=settings.jwt_secret.get_secret_value(),
-        jwt_issuer=settings.jwt_issuer,
+        verifier=auth.verifier(app),
         ttl_seconds=settings.idempotency_ttl_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
     )

@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from servicekit.body_limits import MIB, MULTIPART_ENVELOPE, BodyLimits
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
-MIN_JWT_SECRET_LENGTH = 32  # bytes of an HS256 key: RFC 7518 asks for at least the hash's size
 
 
 class ServiceSettings(BaseSettings):
@@ -31,6 +30,11 @@ class ServiceSettings(BaseSettings):
     consumer_group_prefix: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "cdp"
+    jwt_jwks: str | None = Field(
+        default=None,
+        description="Outside dev mode: the JSON Web Key Set (a file, or the identity provider's "
+        "https URL) whose public keys (RS256, ES256; by kid) verify tokens",
+    )
     consumer_max_records: int = 1000
     outbox_sweep_seconds: float = Field(
         default=5.0, description="How often to check for undelivered events after a failure"
@@ -71,19 +75,22 @@ class ServiceSettings(BaseSettings):
         )
 
     @model_validator(mode="after")
-    def _no_dev_secret_in_production(self) -> Self:
+    def _public_keys_in_production(self) -> Self:
+        """Dev mode verifies tokens with the shared dev secret; anything else with the public
+        keys of a JWKS, and holds no signing secret."""
         if self.env == "dev":
             return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret == DEV_JWT_SECRET:
+        if "jwt_secret" in self.model_fields_set and self.jwt_secret.get_secret_value():
             raise ValueError(
-                "refusing to start with the public dev JWT secret outside dev mode: set "
-                "CDP_JWT_SECRET to a secret of your own (or CDP_ENV=dev on a developer's machine)"
+                "refusing to start with a JWT secret outside dev mode: tokens are verified by "
+                "public keys there (CDP_JWT_JWKS); unset CDP_JWT_SECRET (or CDP_ENV=dev on a "
+                "developer's machine)"
             )
-        if len(secret.encode()) < MIN_JWT_SECRET_LENGTH:
+        if not self.jwt_jwks:
             raise ValueError(
-                f"refusing to start with a JWT secret under {MIN_JWT_SECRET_LENGTH} bytes "
-                "outside dev mode (CDP_JWT_SECRET)"
+                "refusing to start outside dev mode without CDP_JWT_JWKS: the JSON Web Key Set "
+                "(a file or https URL) whose public keys verify tokens (or CDP_ENV=dev on a "
+                "developer's machine)"
             )
         return self
 
