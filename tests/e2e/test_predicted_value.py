@@ -107,3 +107,41 @@ async def test_a_run_predicts_each_members_value(gateway) -> None:
 async def test_only_managers_run_it(platform, gateway) -> None:
     rep = platform.auth(user="rita", role="rep", teams=["north"])
     assert (await gateway.post("/api/value/runs", headers=rep)).status_code == 403
+
+
+async def test_a_backtest_as_of_a_past_day_checks_the_model_and_leaves_members_alone(
+    gateway,
+) -> None:
+    members = [await new_member(gateway) for _ in range(10)]
+    for member in members:  # three purchases before the cut-off, two after it
+        await buy(gateway, member, [150, 120, 90, 30, 10])
+    as_of = (datetime.now(UTC) - timedelta(days=60)).date()
+    for bad, field in (
+        ({"as_of": datetime.now(UTC).date().isoformat()}, "as_of"),
+        ({"model": "pareto"}, "model"),
+        ({"horizon_months": 0}, "horizon_months"),
+        ({"colour": "red"}, "colour"),
+    ):
+        refused = await gateway.post("/api/value/runs", json=bad)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
+
+    started = await gateway.post(
+        "/api/value/runs", json={"model": "mbg-nbd", "as_of": as_of.isoformat()}
+    )
+    assert started.status_code == 202, started.text
+    assert (started.json()["model"], started.json()["backtest"]) == ("mbg-nbd", True)
+
+    async def finished() -> dict | None:
+        run = (await gateway.get(started.headers["location"])).json()
+        return run if run["state"] != "running" else None
+
+    run = await eventually(finished, what="the backtest", timeout=60)
+    assert run["state"] == "done", run
+    assert set(run["mbg_nbd"]) == {"r", "alpha", "a", "b"}
+    holdout = run["holdout"]
+    assert 8 < holdout["weeks"] < 9 and holdout["expected"] > 0
+    assert holdout["actual"] >= 2 * len(members)  # ours, and other tests' members' since then
+    for member in members:  # a backtest predicts nobody's value
+        predicted = (await gateway.get(f"/api/members/{member}")).json().get("predicted")
+        assert predicted is None or predicted["version"] != run["version"]

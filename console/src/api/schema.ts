@@ -847,8 +847,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Predict every member's value now: BG/NBD and Gamma-Gamma (manager or admin) */
-        post: operations["loyalty_api_value_runs_post"];
+        /** Predict every member's value now: BG/NBD (or MBG/NBD) and Gamma-Gamma; or, as of a past day, a backtest of the model against the purchases since (manager or admin) */
+        post: operations["start_value_run_api_value_runs_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2145,6 +2145,28 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * ValueRunOptions
+         * @description What a run may choose; anything left out is the service's setting.
+         */
+        ValueRunOptions: {
+            /**
+             * As Of
+             * @description A past date makes the run a backtest: fitted on the purchases up to that day, members untouched, its forecast since then beside the actual purchases
+             */
+            as_of?: string | null;
+            /** Horizon Months */
+            horizon_months?: number | null;
+            /**
+             * Model
+             * @description bg-nbd: a member can only lapse after a repeat purchase (a one-time buyer's p_alive is 1); mbg-nbd: one-time buyers lapse too
+             * @default bg-nbd
+             * @enum {string}
+             */
+            model: "bg-nbd" | "mbg-nbd";
+            /** Monthly Discount */
+            monthly_discount?: number | null;
         };
     };
     responses: never;
@@ -12400,17 +12422,21 @@ export interface operations {
             };
         };
     };
-    loyalty_api_value_runs_post: {
+    start_value_run_api_value_runs_post: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
-                "idempotency-key"?: string;
+                /** @description A key of yours: a retry with the same key and body gets the first answer */
+                "idempotency-key"?: string | null;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ValueRunOptions"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
@@ -12456,6 +12482,13 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description A run is under way */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request body exceeds the route's limit */
             413: {

@@ -13,6 +13,7 @@ from contracts.customers import (
     SearchText,
 )
 from contracts.limits import INT64_MAX
+from contracts.value_runs import ValueRunOptions
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
@@ -284,13 +285,6 @@ async def saved_searches(
     tags=["loyalty"],
 )
 @router.api_route("/rfm/runs/latest", methods=["GET"], tags=["loyalty"])
-@router.api_route(
-    "/value/runs",
-    methods=["POST"],
-    status_code=202,
-    summary="Predict every member's value now: BG/NBD and Gamma-Gamma (manager or admin)",
-    tags=["loyalty"],
-)
 @router.api_route("/value/runs/latest", methods=["GET"], tags=["loyalty"])
 @router.api_route(
     "/tiers/reassessments",
@@ -316,6 +310,31 @@ async def saved_searches(
 async def loyalty(request: Request, services: Services, identity: CurrentIdentity) -> Response:
     path = request.scope["path"].removeprefix(API_PREFIX)  # as sent: url.path drops a \n
     return await services.relay(request, "loyalty", path, identity)
+
+
+@router.post(
+    "/value/runs",
+    status_code=202,
+    tags=["loyalty"],
+    summary="Predict every member's value now: BG/NBD (or MBG/NBD) and Gamma-Gamma; or, as of a "
+    "past day, a backtest of the model against the purchases since (manager or admin)",
+    responses={409: {"description": "A run is under way"}},
+)
+async def start_value_run(
+    services: Services,
+    identity: CurrentIdentity,
+    idempotency_key: IdempotencyKey = None,
+    options: ValueRunOptions | None = None,
+) -> Response:
+    body = options.model_dump(mode="json", exclude_none=True) if options else None
+    return await services.forward(
+        "loyalty",
+        "POST",
+        "/value/runs",
+        identity,
+        json=body,
+        headers=idempotency_header(idempotency_key),
+    )
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """The predicted-value models reproduce the published fits on the CDNOW sample (Fader, Hardie &
 Lee 2005): BG/NBD r = 0.243, alpha = 4.414, a = 0.793, b = 2.426; Gamma-Gamma p = 6.25, q = 3.74,
-gamma = 15.44 (n = 946); and the worked prediction of 1.226 purchases."""
+gamma = 15.44 (n = 946); and the worked prediction of 1.226 purchases. The modified BG/NBD
+reproduces BTYDplus's fit on the same sample: r = 0.525, alpha = 6.183, a = 0.891, b = 1.614."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from loyalty.value_models import BgNbd, GammaGamma, lifetime_value
+from loyalty.value_models import BgNbd, GammaGamma, MbgNbd, lifetime_value
 
 CDNOW = Path(__file__).parent / "data" / "CDNOW_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)
@@ -89,3 +90,22 @@ def test_p_alive_and_value_behave(bgnbd: BgNbd, cdnow) -> None:
     assert value[0] > 10 * value[1] > 0
     undiscounted = lifetime_value(bgnbd, spend, [10], [38], [39], [30], 12, 0.0)
     assert undiscounted[0] > value[0]
+
+
+def test_mbg_nbd_reproduces_btydplus_and_lets_a_one_time_buyer_lapse(cdnow) -> None:
+    x, t_x, T, m, holdout = cdnow
+    mbg = MbgNbd.fit(x, t_x, T)
+    assert mbg.converged
+    assert (mbg.r, mbg.alpha, mbg.a, mbg.b) == pytest.approx((0.525, 6.183, 0.891, 1.614), rel=0.01)
+    # one purchase only: below 1, and lower the longer the silence (BG/NBD says 1 for both)
+    recent, old = mbg.p_alive([0, 0], [0, 0], [2, 39])
+    assert 1 > recent > old > 0
+    (worked,) = mbg.expected_purchases(39, [2], [30.43], [38.86])
+    assert worked == pytest.approx(1.2, rel=0.1)  # close to BG/NBD's 1.226
+    forecast = float(mbg.expected_purchases(39, x, t_x, T).sum())
+    print(
+        f"\nCDNOW holdout, 39 weeks, MBG/NBD: expected {forecast:,.0f}, actual {holdout.sum():,.0f}"
+    )
+    assert 0.8 < forecast / holdout.sum() < 1.1
+    value = lifetime_value(mbg, GammaGamma.fit(x, m), [0, 0], [0, 0], [2, 39], [0, 0], 12, 0.01)
+    assert value[0] > value[1] > 0

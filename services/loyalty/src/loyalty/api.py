@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from contracts.commerce import PurchaseMade
 from contracts.emails import Email
 from contracts.limits import INT64_MAX
+from contracts.value_runs import ValueRunOptions
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentCaller, CurrentIdentity, require_role
@@ -278,12 +279,16 @@ value = APIRouter(prefix="/value", tags=["predicted value"])
 
 @value.post("/runs", status_code=202)
 async def run_value(
-    request: Request, response: Response, identity: CurrentIdentity
+    request: Request,
+    response: Response,
+    identity: CurrentIdentity,
+    options: ValueRunOptions | None = None,
 ) -> dict[str, Any]:
     """Start fitting the models and predicting every member's value (manager or admin); poll the
-    run at its ``Location``. It also runs on a schedule."""
+    run at its ``Location``. It also runs on a schedule. The body is optional (see RunOptions):
+    the model, the horizon, the discount, or a past ``as_of`` for a backtest."""
     require_role(identity, "manager", "admin")
-    run = shown(await request.app.state.value.start(), "version")
+    run = shown(await request.app.state.value.start(options), "version")
     response.headers["Location"] = f"/value/runs/{run['version']}"
     return run
 

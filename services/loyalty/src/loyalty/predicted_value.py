@@ -3,7 +3,12 @@
 horizon, discounted), from the BG/NBD and Gamma-Gamma models fitted on every member's purchase
 history (loyalty.value_models). A run is versioned with its fitted parameters; it also happens
 on a schedule. A run goes on in the background (the fit in a worker thread, so the API keeps
-answering); its record says when it is done."""
+answering); its record says when it is done.
+
+A run may choose the purchase model (BG/NBD, or MBG/NBD where one-time buyers lapse too), the
+horizon and the monthly discount. A run as of a past date is a backtest: it fits on the purchases
+up to that date, leaves every member's prediction as it is, and reports beside its forecast of
+the purchases since then how many there were (the model's check on this shop's own data)."""
 
 from __future__ import annotations
 
@@ -11,16 +16,17 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from contracts.loyalty_events import CustomerMetricsChanged
 from contracts.topics import LOYALTY_EVENTS
+from contracts.value_runs import ValueRunOptions
 from servicekit import outbox
 from servicekit.logging import correlation_id, get_logger
 from servicekit.outbox import OutboxRelay
-from servicekit.problems import Conflict, NotFound
+from servicekit.problems import Conflict, Invalid, NotFound
 
 from loyalty.settings import LoyaltySettings
 from loyalty.value_store import ValueStore
@@ -45,6 +51,7 @@ class Histories:
     spend: list[float] = field(default_factory=list)  # and the plain facts, for the event
     orders: list[int] = field(default_factory=list)
     last_at: list[datetime] = field(default_factory=list)
+    later: list[int] = field(default_factory=list)  # purchase days after the cut-off (backtest)
 
     def add(
         self,
@@ -53,7 +60,9 @@ class Histories:
         today: date,
         orders: int,
         last_at: datetime,
+        later: int = 0,
     ) -> None:
+        self.later.append(later)
         first, last = min(days), max(days)
         repeats = len(days) - 1
         self.ids.append(customer_id)
@@ -70,20 +79,30 @@ class Histories:
 
 
 async def histories(purchases: Any, now: datetime) -> Histories:
-    """From purchases in customer order (one customer's days in memory at a time)."""
+    """From purchases in customer order (one customer's days in memory at a time), up to ``now``;
+    the days of a customer's purchases after it are counted in ``later`` (a backtest's
+    holdout), and a customer whose first purchase comes after it is left out."""
     found = Histories()
     current: str | None = None
     days: dict[date, Decimal] = defaultdict(Decimal)
+    later: set[date] = set()
     orders, last_at = 0, now
+
+    def close() -> None:
+        if current is not None and days:
+            found.add(current, days, now.date(), orders, last_at, len(later))
+
     async for purchase in purchases:
         if purchase["customer_id"] != current:
-            if current is not None:
-                found.add(current, days, now.date(), orders, last_at)
-            current, days, orders = purchase["customer_id"], defaultdict(Decimal), 0
-        days[purchase["purchased_at"].date()] += Decimal(purchase["total"])
-        orders, last_at = orders + 1, purchase["purchased_at"]
-    if current is not None:
-        found.add(current, days, now.date(), orders, last_at)
+            close()
+            current, days, later, orders = purchase["customer_id"], defaultdict(Decimal), set(), 0
+        at = purchase["purchased_at"]
+        if at > now:
+            later.add(at.date())
+            continue
+        days[at.date()] += Decimal(purchase["total"])
+        orders, last_at = orders + 1, at
+    close()
     return found
 
 
@@ -122,30 +141,44 @@ def value_metrics(predicted: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def fit(found: Histories) -> tuple[Any, Any]:
+def fit(found: Histories, model: str) -> tuple[Any, Any]:
     """The two models fitted on every history (CPU work: run it off the loop)."""
     from loyalty import value_models  # NumPy and SciPy load with the first run
 
     return (
-        value_models.BgNbd.fit(found.x, found.t_x, found.T),
+        value_models.MODELS[model].fit(found.x, found.t_x, found.T),
         value_models.GammaGamma.fit(found.x, found.m),
     )
 
 
+def holdout(purchases: Any, found: Histories, weeks: float) -> dict[str, float]:
+    """A backtest's check: the purchase days forecast for the weeks since the cut-off, and
+    those there were (CPU work: run it off the loop)."""
+    expected = purchases.expected_purchases(weeks, found.x, found.t_x, found.T)
+    return {
+        "weeks": round(weeks, 2),
+        "expected": round(float(expected.sum()), 1),
+        "actual": sum(found.later),
+    }
+
+
 def predict(
-    purchases: Any, spend: Any, found: Histories, start: int, end: int, settings: LoyaltySettings
+    purchases: Any,
+    spend: Any,
+    found: Histories,
+    start: int,
+    end: int,
+    months: int,
+    monthly_discount: float,
 ) -> list[tuple[str, dict[str, float]]]:
     """The predictions of the members ``start:end`` (CPU work: run it off the loop)."""
     from loyalty import value_models
 
     x, t_x, T, m = (getattr(found, name)[start:end] for name in ("x", "t_x", "T", "m"))
-    months = settings.value_horizon_months
     alive = purchases.p_alive(x, t_x, T)
     expected = purchases.expected_purchases(months * value_models.WEEKS_PER_MONTH, x, t_x, T)
     per_purchase = spend.expected_spend(x, m)
-    value = value_models.lifetime_value(
-        purchases, spend, x, t_x, T, m, months, settings.value_monthly_discount
-    )
+    value = value_models.lifetime_value(purchases, spend, x, t_x, T, m, months, monthly_discount)
     return [
         (
             cid,
@@ -167,21 +200,33 @@ class PredictedValueService:
     relay: OutboxRelay  # the members' outbox: each prediction and its event are one write
     _running: set[asyncio.Task] = field(default_factory=set)
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self, options: ValueRunOptions | None = None) -> dict[str, Any]:
         """Starts a run and answers at once (state ``running``); the run goes on in the
         background and its record says when it is ``done`` (or ``failed``, and why)."""
+        options = options or ValueRunOptions()
         now = datetime.now(UTC)
+        if options.as_of is not None and options.as_of >= now.date():
+            raise Invalid.from_errors(
+                [{"loc": ("as_of",), "msg": "must be a past day (a backtest)", "type": "past"}]
+            )
         version = await self.store.next_version()
         run = {
             "_id": version,
             "state": "running",
             "started_at": now,
-            "horizon_months": self.settings.value_horizon_months,
-            "monthly_discount": self.settings.value_monthly_discount,
+            "model": options.model,
+            "horizon_months": options.horizon_months or self.settings.value_horizon_months,
+            "monthly_discount": (
+                self.settings.value_monthly_discount
+                if options.monthly_discount is None
+                else options.monthly_discount
+            ),
+            "as_of": options.as_of.isoformat() if options.as_of else None,
+            "backtest": options.as_of is not None,
         }
         if not await self.store.save_run(run):
             raise Conflict("a predicted-value run is under way", code="value-running")
-        task = asyncio.create_task(self._compute(version, now))
+        task = asyncio.create_task(self._compute(run, now))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return run
@@ -192,18 +237,48 @@ class PredictedValueService:
         await asyncio.gather(*self._running)
         return await self.get(started["_id"])
 
-    async def _compute(self, version: int, now: datetime) -> None:
+    async def _compute(self, run: Mapping[str, Any], now: datetime) -> None:
+        version = run["_id"]
+        cut_off = now
+        if run["as_of"]:  # the end of that day
+            day = date.fromisoformat(run["as_of"])
+            cut_off = datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta(
+                microseconds=1
+            )
         try:
-            found = await histories(self.store.purchases_by_customer(), now)
+            found = await histories(self.store.purchases_by_customer(), cut_off)
             if found.repeat_buyers() < MIN_REPEAT_BUYERS:
                 raise ValueError(
                     f"too few members with repeat purchases to fit (at least {MIN_REPEAT_BUYERS})"
                 )
-            purchases, spend = await asyncio.to_thread(fit, found)
+            purchases, spend = await asyncio.to_thread(fit, found, run["model"])
+            params = {
+                run["model"].replace("-", "_"): {
+                    "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b
+                },
+                "gamma_gamma": {"p": spend.p, "q": spend.q, "gamma": spend.gamma},
+                "converged": purchases.converged and spend.converged,
+            }  # fmt: skip
+            if run["backtest"]:
+                weeks = (now - cut_off).total_seconds() / (7 * 86_400)
+                checked = await asyncio.to_thread(holdout, purchases, found, weeks)
+                await self.store.finish_run(
+                    version,
+                    {"state": "done", "members": len(found.ids), "holdout": checked, **params},
+                )
+                log.info("predicted value backtest", version=version, **checked)
+                return
             stamp = {"version": version, "computed_at": now}
             for start in range(0, len(found.ids), CHUNK):
                 chunk = await asyncio.to_thread(
-                    predict, purchases, spend, found, start, start + CHUNK, self.settings
+                    predict,
+                    purchases,
+                    spend,
+                    found,
+                    start,
+                    start + CHUNK,
+                    run["horizon_months"],
+                    run["monthly_discount"],
                 )
                 stars = await self.store.rfm_of([cid for cid, _ in chunk])
                 writes = []
@@ -213,13 +288,6 @@ class PredictedValueService:
                     writes.append((cid, value, self._entry(cid, event)))
                 pending = await self.store.write(writes)
                 await self.relay.deliver(pending)
-            params = {
-                "bg_nbd": {
-                    "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b
-                },
-                "gamma_gamma": {"p": spend.p, "q": spend.q, "gamma": spend.gamma},
-                "converged": purchases.converged and spend.converged,
-            }  # fmt: skip
             await self.store.finish_run(
                 version, {"state": "done", "members": len(found.ids), **params}
             )

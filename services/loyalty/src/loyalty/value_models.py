@@ -1,5 +1,6 @@
 """Predicted value: the BG/NBD model of how often a member buys and whether they still do (Fader,
-Hardie & Lee 2005, "Counting your customers the easy way"), the Gamma-Gamma model of how much a
+Hardie & Lee 2005, "Counting your customers the easy way"; or its modified form, MBG/NBD, where a
+member may drop out at the first purchase too), the Gamma-Gamma model of how much a
 purchase is worth (Fader, Hardie & Lee 2005, "RFM and CLV"), and the lifetime value they give
 together. Plain NumPy and SciPy: the two likelihoods and their closed-form expectations, fitted by
 maximum likelihood (tests/test_value_models.py reproduces the papers' CDNOW fits).
@@ -101,6 +102,54 @@ class BgNbd:
 
 
 @dataclass(frozen=True)
+class MbgNbd:
+    """The modified BG/NBD (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008): as BG/NBD,
+    but a member may also drop out at the first purchase, so one who never came back has a
+    probability alive below 1 that falls as time passes (BG/NBD holds it at 1)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    converged: bool = True
+
+    @classmethod
+    def fit(cls, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> MbgNbd:
+        x, t_x, T = _arrays(x, t_x, T)
+
+        def negative_log_likelihood(log_params: Floats) -> float:
+            r, alpha, a, b = np.exp(log_params)
+            a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
+            a3 = -(r + x) * np.log(alpha + T)
+            a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            return float(-np.sum(a1 + a2 + a3 + np.logaddexp(a4, 0)))
+
+        (r, alpha, a, b), converged = _fit(negative_log_likelihood, [1.0, 1.0, 1.0, 1.0])
+        return cls(float(r), float(alpha), float(a), float(b), converged)
+
+    def _odds_dead(self, x: Floats, t_x: Floats, T: Floats) -> Floats:
+        """a / (b + x) * ((alpha + T) / (alpha + t_x))^(r + x), for every x (0 too)."""
+        return self.a / (self.b + x) * ((self.alpha + T) / (self.alpha + t_x)) ** (self.r + x)
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
+        x, t_x, T = _arrays(x, t_x, T)
+        return 1 / (1 + self._odds_dead(x, t_x, T))
+
+    def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
+        x, t_x, T = _arrays(x, t_x, T)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        ahead = (alpha + T) / (alpha + T + t)
+        hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t))
+        buying = (a + b + x) / (a - 1) * (1 - ahead ** (r + x) * hyp)
+        return buying / (1 + self._odds_dead(x, t_x, T))
+
+
+PurchaseModel = BgNbd | MbgNbd
+MODELS: dict[str, type[BgNbd] | type[MbgNbd]] = {"bg-nbd": BgNbd, "mbg-nbd": MbgNbd}
+
+
+@dataclass(frozen=True)
 class GammaGamma:
     p: float
     q: float
@@ -138,7 +187,7 @@ class GammaGamma:
 
 
 def lifetime_value(
-    purchases: BgNbd,
+    purchases: PurchaseModel,
     spend: GammaGamma,
     x: ArrayLike,
     t_x: ArrayLike,
