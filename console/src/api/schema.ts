@@ -498,6 +498,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/plans/{plan_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reopen Plan
+         * @description Reopen a submitted plan: a draft again, the reopening recorded in ``reopened``.
+         */
+        post: operations["reopen_plan_api_plans__plan_id__reopen_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/plans/{plan_id}/submit": {
         parameters: {
             query?: never;
@@ -771,8 +791,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Teams, their reps and territories (bricks) */
-        get: operations["teams_collection_api_teams_get"];
+        /**
+         * List Teams
+         * @description Every team with its territory (bricks) and reps.
+         */
+        get: operations["list_teams_api_teams_get"];
         put?: never;
         /** Teams, their reps and territories (bricks) */
         post: operations["teams_collection_api_teams_post"];
@@ -1679,6 +1702,11 @@ export interface components {
             /** Segmentations */
             segmentations: string[];
             /**
+             * Snapshot Members
+             * @description How many customers the list held when it was submitted
+             */
+            snapshot_members?: number | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -2068,6 +2096,30 @@ export interface components {
             segment: string;
             /** Segmentation */
             segmentation: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Team
+         * @description A sales team: its territory (bricks) and its reps.
+         */
+        Team: {
+            /**
+             * Bricks
+             * @description The team's territory
+             */
+            bricks: string[];
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Reps
+             * @default []
+             */
+            reps: string[];
+            /** Version */
+            version?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -6940,6 +6992,117 @@ export interface operations {
             };
         };
     };
+    reopen_plan_api_plans__plan_id__reopen_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a manager of the plan's team (or an admin) reopens it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan is not submitted (problem plan-not-submitted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     submit_plan_api_plans__plan_id__submit_post: {
         parameters: {
             query?: never;
@@ -11145,7 +11308,7 @@ export interface operations {
             };
         };
     };
-    teams_collection_api_teams_get: {
+    list_teams_api_teams_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -11160,7 +11323,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Team"][];
                 };
             };
             /** @description A malformed request (e.g. a control character in a path segment) */

@@ -25,6 +25,7 @@ from gateway.targeting_models import (
     PlanMemberPage,
     Saved,
     Segmentation,
+    Team,
 )
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 
@@ -118,6 +119,26 @@ async def get_plan(plan_id: str, services: Services, identity: CurrentIdentity) 
 async def submit_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
     """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
     return await services.forward("lists", "POST", f"/plans/{plan_id}/submit", identity)
+
+
+@router.post(
+    "/plans/{plan_id}/reopen",
+    response_model=Plan,
+    tags=["plans"],
+    responses={
+        403: {"description": "Only a manager of the plan's team (or an admin) reopens it"},
+        409: {"description": "The plan is not submitted (problem plan-not-submitted)"},
+    },
+)
+async def reopen_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    """Reopen a submitted plan: a draft again, the reopening recorded in ``reopened``."""
+    return await services.forward("lists", "POST", f"/plans/{plan_id}/reopen", identity)
+
+
+@router.get("/teams", response_model=list[Team], tags=["teams"])
+async def list_teams(services: Services, identity: CurrentIdentity) -> Response:
+    """Every team with its territory (bricks) and reps."""
+    return await services.forward("lists", "GET", "/teams", identity)
 
 
 def _list_filters(
@@ -499,7 +520,12 @@ _passthrough(
     "A customer's profile values and segments; PUT /{customer}/{segmentation} saves, "
     "POST .../compute previews, POST /bulk sets many",
 )
-_passthrough("lists", "/teams", "Teams, their reps and territories (bricks)")
+_passthrough(
+    "lists",
+    "/teams",
+    "Teams, their reps and territories (bricks)",
+    collection=("POST",),  # GET /teams is typed above
+)
 _passthrough(
     "lists",
     "/lists",
