@@ -18,6 +18,7 @@ from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
 
+from gateway.lists_models import SavedSearch
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 from gateway.view import customer_360, timeline_page
 from gateway.view_models import Customer360, Customer360TimelinePage
@@ -249,10 +250,17 @@ async def bulk_work(
     return await services.relay(request, "customer", f"/bulk/{rest}", identity, timeout)
 
 
+@router.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"])
+async def list_saved_searches(services: Services, identity: CurrentIdentity) -> Response:
+    """Saved searches: named criteria that people, groups and lists reuse (the caller's and
+    their teams'; an admin's: all)."""
+    return await services.forward("customer", "GET", "/saved-searches", identity)
+
+
 @router.api_route(
     "/saved-searches",
-    methods=["GET", "POST"],
-    summary="Saved searches: named criteria that people, groups and lists reuse",
+    methods=["POST"],
+    summary="Save a search: named criteria that people, groups and lists reuse",
 )
 @router.api_route(
     "/saved-searches/{rest:path}",
