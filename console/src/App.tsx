@@ -11,6 +11,9 @@ import { CustomerEditScreen } from "./screens/CustomerEdit";
 import { CustomerNewScreen } from "./screens/CustomerNew";
 import { CustomerRecordScreen } from "./screens/CustomerRecord";
 import { CustomerSearchScreen } from "./screens/CustomerSearch";
+import { ListDetailScreen } from "./screens/ListDetail";
+import { ListNewScreen } from "./screens/ListNew";
+import { ListsScreen } from "./screens/Lists";
 import { PlanScreen } from "./screens/Plan";
 import { PlanAddEditScreen } from "./screens/PlanAddEdit";
 import { PlansScreen } from "./screens/Plans";
@@ -80,6 +83,9 @@ export function App() {
               <Anchor component={Link} to="/plans">
                 Plans
               </Anchor>
+              <Anchor component={Link} to="/lists">
+                Lists
+              </Anchor>
               {managesPlans(person) && (
                 <Anchor component={Link} to="/team-plans">
                   Team plans
@@ -109,6 +115,9 @@ export function App() {
             <Route path="/plans/:id" element={<PlanScreen />} />
             <Route path="/plans/:id/add-edit" element={<PlanAddEditScreen />} />
             <Route path="/team-plans" element={<TeamPlansScreen />} />
+            <Route path="/lists" element={<ListsScreen />} />
+            <Route path="/lists/new" element={<ListNewScreen />} />
+            <Route path="/lists/:id" element={<ListDetailScreen />} />
             <Route path="*" element={<Navigate to="/customers" replace />} />
           </Routes>
         </AppShell.Main>
