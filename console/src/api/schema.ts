@@ -4,6 +4,68 @@
  */
 
 export interface paths {
+    "/api/bulk/import-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Import
+         * @description Check a CSV file before importing it (nothing is stored): how its columns map, the fields
+         *     a column may map to, how many rows, and every bad row with its column and why.
+         */
+        post: operations["check_import_api_bulk_import_checks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bulk/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Import
+         * @description Import customers from a CSV file: a job (Location), whose progress and report
+         *     GET /bulk/imports/{job_id} shows; rows dedupe against existing customers.
+         */
+        post: operations["start_import_api_bulk_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bulk/imports/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Import Job
+         * @description An import's progress, and its report (each refused row) when done.
+         */
+        get: operations["import_job_api_bulk_imports__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bulk/{rest}": {
         parameters: {
             query?: never;
@@ -1532,6 +1594,98 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ImportCheck
+         * @description What an import of a file would take: nothing is stored.
+         */
+        ImportCheck: {
+            /**
+             * Columns
+             * @description CSV header -> customer field
+             */
+            columns: {
+                [key: string]: string;
+            };
+            /** Errors */
+            errors: components["schemas"]["RowError"][];
+            /**
+             * Fields
+             * @description The customer fields a column may map to
+             */
+            fields: string[];
+            /** Rejected */
+            rejected: number;
+            /** Rows */
+            rows: number;
+            /**
+             * Unmapped
+             * @description Headers that map to no field (not imported)
+             */
+            unmapped: string[];
+            /** Valid */
+            valid: number;
+        };
+        /** ImportJob */
+        ImportJob: {
+            /** Columns */
+            columns?: {
+                [key: string]: string;
+            };
+            /** Created At */
+            created_at?: string | null;
+            /** Created By */
+            created_by?: string | null;
+            /** Filename */
+            filename?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Id */
+            id: string;
+            /** On Invalid */
+            on_invalid?: string | null;
+            progress: components["schemas"]["ImportProgress"];
+            /**
+             * Status
+             * @description running, done, rejected (abort mode: nothing imported), failed
+             */
+            status: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ImportProgress */
+        ImportProgress: {
+            /**
+             * Created
+             * @default 0
+             */
+            created: number;
+            /** Errors */
+            errors?: components["schemas"]["RowError"][];
+            /** Failure */
+            failure?: unknown;
+            /**
+             * Matched
+             * @default 0
+             */
+            matched: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+            /**
+             * Rows
+             * @default 0
+             */
+            rows: number;
+            /**
+             * Updated
+             * @default 0
+             */
+            updated: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** Items */
         Items: {
             /** Items */
@@ -2150,6 +2304,23 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** RowError */
+        RowError: {
+            /**
+             * Column
+             * @description The field or fields at fault
+             */
+            column: string | null;
+            /** Message */
+            message: string;
+            /**
+             * Row
+             * @description The row's line number in the file (the header is 1)
+             */
+            row: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Saved */
         Saved: {
             /** Customer Id */
@@ -2467,6 +2638,328 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    check_import_api_bulk_import_checks_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description CSV with a header row
+                     */
+                    file: string;
+                    /** @description JSON object: CSV header -> customer field; without it, headers that name a field map to it */
+                    mapping?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportCheck"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_import_api_bulk_imports_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description CSV with a header row
+                     */
+                    file: string;
+                    /** @description JSON object: CSV header -> customer field; without it, headers that name a field map to it */
+                    mapping?: string;
+                    /**
+                     * @description skip: import the good rows, report the bad; abort: import nothing if any row is bad
+                     * @enum {string}
+                     */
+                    on_invalid?: "skip" | "abort";
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_job_api_bulk_imports__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     bulk_work_api_bulk__rest__get: {
         parameters: {
             query?: never;
