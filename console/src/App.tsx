@@ -8,6 +8,7 @@ import { isExpired, readClaims, storedToken, storeToken, type Person } from "./l
 import { PersonContext } from "./lib/usePerson";
 import { Customer360Screen } from "./screens/Customer360";
 import { CustomerEditScreen } from "./screens/CustomerEdit";
+import { CustomerImportScreen } from "./screens/CustomerImport";
 import { CustomerNewScreen } from "./screens/CustomerNew";
 import { CustomerRecordScreen } from "./screens/CustomerRecord";
 import { CustomerSearchScreen } from "./screens/CustomerSearch";
@@ -80,6 +81,9 @@ export function App() {
               <Anchor component={Link} to="/customers/new">
                 New customer
               </Anchor>
+              <Anchor component={Link} to="/customers/import">
+                Import
+              </Anchor>
               <Anchor component={Link} to="/plans">
                 Plans
               </Anchor>
@@ -108,6 +112,7 @@ export function App() {
           <Routes>
             <Route path="/customers" element={<CustomerSearchScreen />} />
             <Route path="/customers/new" element={<CustomerNewScreen />} />
+            <Route path="/customers/import" element={<CustomerImportScreen />} />
             <Route path="/customers/:id" element={<CustomerRecordScreen />} />
             <Route path="/customers/:id/edit" element={<CustomerEditScreen />} />
             <Route path="/customers/:id/360" element={<Customer360Screen />} />
