@@ -80,7 +80,12 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     )
     return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+            "why": [n["failureSummary"] for n in v["nodes"]][:2],  # what to fix, as axe says it
+        }
         for v in found
         if v["impact"] in ("serious", "critical")
     ]

@@ -185,3 +185,43 @@ async def test_an_import_job_is_read_by_its_creator_their_team_and_admins(platfo
         ):
             answer = await direct.get(f"/bulk/imports/{job['id']}", headers=headers)
             assert answer.status_code == 404, answer.text
+
+
+async def test_a_check_before_the_import_tells_the_mapping_and_each_bad_row(gateway) -> None:
+    family = f"Ck{uuid.uuid4().hex[:6]}"
+    text = (
+        "Given,Family,E-mail,Mobile,Zip,Town,Street,Ignored\n"
+        f"Nina,{family},nina@{family}.example.org,,400001,Cluj,Str. A 1,x\n"
+        f"Nobody,{family},,,,,,\n"  # no email, no SMS
+        f"Pavel,{family},not-an-email,,,,,\n"
+    )
+    mapping = {k: v for k, v in MAPPING.items() if k != "Zip"}
+    checked = await gateway.post(
+        "/api/bulk/import-checks",
+        files={"file": ("people.csv", text.encode(), "text/csv")},
+        data={"mapping": json.dumps(mapping)},
+    )
+    assert checked.status_code == 200, checked.text
+    answer = checked.json()
+    assert answer["columns"] == mapping and answer["unmapped"] == ["Zip", "Ignored"]
+    assert {"email", "sms", "address_line1", "mdm_code"} <= set(answer["fields"])
+    assert (answer["rows"], answer["valid"], answer["rejected"]) == (3, 1, 2)
+    assert [(e["row"], e["column"]) for e in answer["errors"]] == [(3, "email,sms"), (4, "email")]
+
+    # Headers that name a field map by themselves; a mapping naming no field is a 422.
+    named = await gateway.post(
+        "/api/bulk/import-checks",
+        files={"file": ("p.csv", b"First Name,last_name,Notes\nAna,Pop,x\n", "text/csv")},
+    )
+    assert named.status_code == 200, named.text
+    assert named.json()["columns"] == {"First Name": "first_name", "last_name": "last_name"}
+    wrong = await gateway.post(
+        "/api/bulk/import-checks",
+        files={"file": ("p.csv", b"a\n1\n", "text/csv")},
+        data={"mapping": json.dumps({"a": "shoe_size"})},
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "mapping.a"
+
+    # Nothing was stored.
+    found = await gateway.get("/api/customers", params={"last_name": family})
+    assert found.json()["items"] == []

@@ -99,6 +99,16 @@ async def test_a_static_list_from_a_search_applies_its_rules_when_used(gateway) 
     everyone = await listed(gateway, list_id, include_excluded="true")
     out = next(c for c in everyone if c["customer_id"] == suppressed["id"])
     assert not out["included"] and out["reasons"][0]["code"] == "suppressed"
+    summary = await gateway.get(f"/api/lists/{list_id}/summary")
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["list"]["name"] == f"Mailing {family}"
+    counts = {k: v for k, v in summary.json().items() if k != "list"}
+    assert counts == {
+        "customers": 3,
+        "included": 2,
+        "excluded": 1,
+        "excluded_by_reason": {"suppressed": 1},
+    }
 
     # A required trait: only customers with it are used
     current = (await gateway.get(f"/api/lists/{list_id}")).json()

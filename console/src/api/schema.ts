@@ -4,6 +4,68 @@
  */
 
 export interface paths {
+    "/api/bulk/import-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Import
+         * @description Check a CSV file before importing it (nothing is stored): how its columns map, the fields
+         *     a column may map to, how many rows, and every bad row with its column and why.
+         */
+        post: operations["check_import_api_bulk_import_checks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bulk/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Import
+         * @description Import customers from a CSV file: a job (Location), whose progress and report
+         *     GET /bulk/imports/{job_id} shows; rows dedupe against existing customers.
+         */
+        post: operations["start_import_api_bulk_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bulk/imports/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Import Job
+         * @description An import's progress, and its report (each refused row) when done.
+         */
+        get: operations["import_job_api_bulk_imports__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bulk/{rest}": {
         parameters: {
             query?: never;
@@ -226,10 +288,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
-        get: operations["lists_collection_api_lists_get"];
+        /**
+         * Find Lists
+         * @description The static lists and groups the caller may see: every one, or a customer's lists, a
+         *     team's groups, the lists with a name (regardless of case).
+         */
+        get: operations["find_lists_api_lists_get"];
         put?: never;
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         post: operations["lists_collection_api_lists_post"];
         delete?: never;
         options?: never;
@@ -300,6 +366,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lists/{list_id}/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Members
+         * @description The customers the list uses now; ``include_excluded`` adds those its rules leave out,
+         *     each with the reasons.
+         */
+        get: operations["list_members_api_lists__list_id__customers_get"];
+        put?: never;
+        /**
+         * Add List Customers
+         * @description Add customers by id; unknown ids are reported, not added.
+         */
+        post: operations["add_list_customers_api_lists__list_id__customers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Summary
+         * @description The list with how it would be used now: customers on it, kept and left out by its rules
+         *     (suppressions, required traits, status), and how many for each reason.
+         */
+        get: operations["list_summary_api_lists__list_id__summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lists/{rest}": {
         parameters: {
             query?: never;
@@ -307,17 +419,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         get: operations["lists_resources_api_lists__rest__get"];
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         put: operations["lists_resources_api_lists__rest__put"];
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         post: operations["lists_resources_api_lists__rest__post"];
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         delete: operations["lists_resources_api_lists__rest__delete"];
         options?: never;
         head?: never;
-        /** Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules applied; include_excluded=true shows who is left out and why), .csv export, POST /{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV */
+        /** Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), /{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST /{id}/import takes a CSV */
         patch: operations["lists_resources_api_lists__rest__patch"];
         trace?: never;
     };
@@ -498,6 +610,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/plans/{plan_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reopen Plan
+         * @description Reopen a submitted plan: a draft again, the reopening recorded in ``reopened``.
+         */
+        post: operations["reopen_plan_api_plans__plan_id__reopen_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/plans/{plan_id}/submit": {
         parameters: {
             query?: never;
@@ -654,10 +786,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Saved searches: named criteria that people, groups and lists reuse */
-        get: operations["saved_searches_api_saved_searches_get"];
+        /**
+         * List Saved Searches
+         * @description Saved searches: named criteria that people, groups and lists reuse (the caller's and
+         *     their teams'; an admin's: all).
+         */
+        get: operations["list_saved_searches_api_saved_searches_get"];
         put?: never;
-        /** Saved searches: named criteria that people, groups and lists reuse */
+        /** Save a search: named criteria that people, groups and lists reuse */
         post: operations["saved_searches_api_saved_searches_post"];
         delete?: never;
         options?: never;
@@ -771,8 +907,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Teams, their reps and territories (bricks) */
-        get: operations["teams_collection_api_teams_get"];
+        /**
+         * List Teams
+         * @description Every team with its territory (bricks) and reps.
+         */
+        get: operations["list_teams_api_teams_get"];
         put?: never;
         /** Teams, their reps and territories (bricks) */
         post: operations["teams_collection_api_teams_post"];
@@ -1280,6 +1419,11 @@ export interface components {
             /** Work Phone */
             work_phone?: string | null;
         };
+        /** CustomerIds */
+        CustomerIds: {
+            /** Customer Ids */
+            customer_ids: string[];
+        };
         /** CustomerPage */
         CustomerPage: {
             /** Items */
@@ -1289,6 +1433,18 @@ export interface components {
              * @description Pass as cursor for the next page
              */
             next_cursor?: string | null;
+        };
+        /** CustomersAdded */
+        CustomersAdded: {
+            /** Added */
+            added: number;
+            /** Already Listed */
+            already_listed: number;
+            /**
+             * Unknown
+             * @description Ids of no known customer: not added
+             */
+            unknown: string[];
         };
         /** DevToken */
         DevToken: {
@@ -1438,12 +1594,195 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ImportCheck
+         * @description What an import of a file would take: nothing is stored.
+         */
+        ImportCheck: {
+            /**
+             * Columns
+             * @description CSV header -> customer field
+             */
+            columns: {
+                [key: string]: string;
+            };
+            /** Errors */
+            errors: components["schemas"]["RowError"][];
+            /**
+             * Fields
+             * @description The customer fields a column may map to
+             */
+            fields: string[];
+            /** Rejected */
+            rejected: number;
+            /** Rows */
+            rows: number;
+            /**
+             * Unmapped
+             * @description Headers that map to no field (not imported)
+             */
+            unmapped: string[];
+            /** Valid */
+            valid: number;
+        };
+        /** ImportJob */
+        ImportJob: {
+            /** Columns */
+            columns?: {
+                [key: string]: string;
+            };
+            /** Created At */
+            created_at?: string | null;
+            /** Created By */
+            created_by?: string | null;
+            /** Filename */
+            filename?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Id */
+            id: string;
+            /** On Invalid */
+            on_invalid?: string | null;
+            progress: components["schemas"]["ImportProgress"];
+            /**
+             * Status
+             * @description running, done, rejected (abort mode: nothing imported), failed
+             */
+            status: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ImportProgress */
+        ImportProgress: {
+            /**
+             * Created
+             * @default 0
+             */
+            created: number;
+            /** Errors */
+            errors?: components["schemas"]["RowError"][];
+            /** Failure */
+            failure?: unknown;
+            /**
+             * Matched
+             * @default 0
+             */
+            matched: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+            /**
+             * Rows
+             * @default 0
+             */
+            rows: number;
+            /**
+             * Updated
+             * @default 0
+             */
+            updated: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** Items */
         Items: {
             /** Items */
             items: {
                 [key: string]: unknown;
             }[];
+        };
+        /**
+         * ListFromSearch
+         * @description The count of the customers found; with ``created``, the list made of them.
+         */
+        ListFromSearch: {
+            /** Added */
+            added?: number | null;
+            /** Already Listed */
+            already_listed?: number | null;
+            /** Count */
+            count: number;
+            /** Created */
+            created: boolean;
+            list?: components["schemas"]["StaticList"] | null;
+            /** Unknown */
+            unknown?: string[] | null;
+        };
+        /** ListMember */
+        ListMember: {
+            /** Added At */
+            added_at?: string | null;
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Included
+             * @description Whether the list's rules keep the customer
+             */
+            included: boolean;
+            /** Mdm Code */
+            mdm_code?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Reasons
+             * @description Why the customer is left out
+             * @default []
+             */
+            reasons: components["schemas"]["Reason"][];
+            /** Source */
+            source?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ListMemberPage */
+        ListMemberPage: {
+            /** Items */
+            items: components["schemas"]["ListMember"][];
+            /**
+             * Next Cursor
+             * @description Pass as cursor for the next page
+             */
+            next_cursor?: string | null;
+        };
+        /** ListOwners */
+        ListOwners: {
+            /** Reps */
+            reps?: string[];
+            /** Teams */
+            teams?: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ListSummary
+         * @description A list with how it would be used now.
+         */
+        ListSummary: {
+            /**
+             * Customers
+             * @description Customers on the list
+             */
+            customers: number;
+            /**
+             * Excluded
+             * @description Customers its rules leave out
+             */
+            excluded: number;
+            /**
+             * Excluded By Reason
+             * @description Reason code (suppressed, missing-traits, inactive, not-found) -> customers
+             */
+            excluded_by_reason: {
+                [key: string]: number;
+            };
+            /**
+             * Included
+             * @description Customers its rules keep
+             */
+            included: number;
+            list: components["schemas"]["StaticList"];
         };
         /** Lists */
         Lists: {
@@ -1501,6 +1840,23 @@ export interface components {
             tier_points?: number | null;
         } & {
             [key: string]: unknown;
+        };
+        /** MatchingAdded */
+        MatchingAdded: {
+            /** Added */
+            added: number;
+            /** Already Listed */
+            already_listed: number;
+            /**
+             * Matched
+             * @description Customers the group's saved search finds now
+             */
+            matched: number;
+            /**
+             * Unknown
+             * @description Ids of no known customer: not added
+             */
+            unknown: string[];
         };
         /** Membership */
         Membership: {
@@ -1678,6 +2034,11 @@ export interface components {
             reopened: components["schemas"]["Reopening"][];
             /** Segmentations */
             segmentations: string[];
+            /**
+             * Snapshot Members
+             * @description How many customers the list held when it was submitted
+             */
+            snapshot_members?: number | null;
             /**
              * Status
              * @enum {string}
@@ -1943,6 +2304,23 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** RowError */
+        RowError: {
+            /**
+             * Column
+             * @description The field or fields at fault
+             */
+            column: string | null;
+            /** Message */
+            message: string;
+            /**
+             * Row
+             * @description The row's line number in the file (the header is 1)
+             */
+            row: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Saved */
         Saved: {
             /** Customer Id */
@@ -1954,6 +2332,28 @@ export interface components {
             segmentations: {
                 [key: string]: unknown;
             };
+        };
+        /** SavedSearch */
+        SavedSearch: {
+            /**
+             * Criteria
+             * @description As for GET /customers
+             */
+            criteria: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description?: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string;
+            /** Teams */
+            teams?: string[];
+        } & {
+            [key: string]: unknown;
         };
         /** SegmentDefinition */
         SegmentDefinition: {
@@ -2036,6 +2436,65 @@ export interface components {
             /** Roles */
             roles: ("rep" | "manager" | "admin")[];
         };
+        /**
+         * StaticList
+         * @description A static list or a group (kind), with the rules applied when it is used.
+         */
+        StaticList: {
+            /**
+             * Available To All
+             * @default false
+             */
+            available_to_all: boolean;
+            /** Created At */
+            created_at?: string | null;
+            /** Created By */
+            created_by?: string | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Excluded Suppressions
+             * @description Customers with any of these are left out
+             * @default []
+             */
+            excluded_suppressions: string[];
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @default static
+             * @enum {string}
+             */
+            kind: "static" | "group";
+            /** Name */
+            name: string;
+            owners?: components["schemas"]["ListOwners"];
+            /**
+             * Required Traits
+             * @description Customers must have all of these
+             * @default []
+             */
+            required_traits: string[];
+            /**
+             * Saved Search Id
+             * @description The saved search whose matches a group takes in
+             */
+            saved_search_id?: string | null;
+            /**
+             * Source
+             * @description How its customers came: manual, search, import, fulfilment
+             */
+            source: string;
+            /**
+             * Usage
+             * @description email, mail, phone, sms, fax or other
+             */
+            usage: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** StaticListRef */
         StaticListRef: {
             /** Id */
@@ -2068,6 +2527,30 @@ export interface components {
             segment: string;
             /** Segmentation */
             segmentation: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Team
+         * @description A sales team: its territory (bricks) and its reps.
+         */
+        Team: {
+            /**
+             * Bricks
+             * @description The team's territory
+             */
+            bricks: string[];
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Reps
+             * @default []
+             */
+            reps: string[];
+            /** Version */
+            version?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -2177,6 +2660,328 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    check_import_api_bulk_import_checks_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description CSV with a header row
+                     */
+                    file: string;
+                    /** @description JSON object: CSV header -> customer field; without it, headers that name a field map to it */
+                    mapping?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportCheck"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_import_api_bulk_imports_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description CSV with a header row
+                     */
+                    file: string;
+                    /** @description JSON object: CSV header -> customer field; without it, headers that name a field map to it */
+                    mapping?: string;
+                    /**
+                     * @description skip: import the good rows, report the bad; abort: import nothing if any row is bad
+                     * @enum {string}
+                     */
+                    on_invalid?: "skip" | "abort";
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_job_api_bulk_imports__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     bulk_work_api_bulk__rest__get: {
         parameters: {
             query?: never;
@@ -4464,9 +5269,14 @@ export interface operations {
             };
         };
     };
-    lists_collection_api_lists_get: {
+    find_lists_api_lists_get: {
         parameters: {
-            query?: never;
+            query?: {
+                customer_id?: string | null;
+                team?: string | null;
+                kind?: ("static" | "group") | null;
+                name?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4479,7 +5289,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["StaticList"][];
                 };
             };
             /** @description A malformed request (e.g. a control character in a path segment) */
@@ -4673,9 +5483,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ListFromSearch"];
                 };
             };
             /** @description The list, created (the count held) */
@@ -4797,9 +5605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ListFromSearch"];
                 };
             };
             /** @description The list, created (the count held) */
@@ -4919,9 +5725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["MatchingAdded"];
                 };
             };
             /** @description A malformed request (e.g. a control character in a path segment) */
@@ -4971,6 +5775,290 @@ export interface operations {
             };
             /** @description An unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_members_api_lists__list_id__customers_get: {
+        parameters: {
+            query?: {
+                include_excluded?: boolean;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListMemberPage"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_list_customers_api_lists__list_id__customers_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerIds"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomersAdded"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_summary_api_lists__list_id__summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListSummary"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for the caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6932,6 +8020,117 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (problem details name the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this caller or address (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reopen_plan_api_plans__plan_id__reopen_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of yours (e.g. a UUID per operation): a retry with the same key and body gets the first answer; 409 while the first still runs, 422 for another body. Kept 24 h, per caller. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description A malformed request (e.g. a control character in a path segment) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a manager of the plan's team (or an admin) reopens it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such route or object (or one the caller may not see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The plan is not submitted (problem plan-not-submitted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body exceeds the route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Invalid input (problem details name the field) */
             422: {
@@ -9416,7 +10615,7 @@ export interface operations {
             };
         };
     };
-    saved_searches_api_saved_searches_get: {
+    list_saved_searches_api_saved_searches_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -9431,7 +10630,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SavedSearch"][];
                 };
             };
             /** @description A malformed request (e.g. a control character in a path segment) */
@@ -11167,7 +12366,7 @@ export interface operations {
             };
         };
     };
-    teams_collection_api_teams_get: {
+    list_teams_api_teams_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -11182,7 +12381,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Team"][];
                 };
             };
             /** @description A malformed request (e.g. a control character in a path segment) */

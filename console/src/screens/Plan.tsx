@@ -20,9 +20,11 @@ import { Link, useParams } from "react-router";
 
 import { api, download, unwrap, type Schemas } from "../api/client";
 import { formatDate } from "../lib/format";
+import { canReopen } from "../lib/manager";
 import { describeReason, listFilters } from "../lib/targeting";
 import { useDebounced } from "../lib/useDebounced";
 import { useFocusHeading } from "../lib/useFocusHeading";
+import { usePerson } from "../lib/usePerson";
 import { Failure, Loading } from "./common";
 import { PlanStatus } from "./Plans";
 
@@ -41,6 +43,7 @@ export function usePlan(id: string) {
 export function PlanScreen() {
   const { id = "" } = useParams();
   const plan = usePlan(id);
+  const person = usePerson();
   const heading = useFocusHeading<HTMLHeadingElement>(plan.isSuccess);
 
   if (plan.isPending) return <Loading what="the plan" />;
@@ -57,6 +60,7 @@ export function PlanScreen() {
         <Group>
           <PlanStatus status={p.status} />
           {draft && <SubmitPlan plan={p} />}
+          {canReopen(person, p) && <ReopenPlan plan={p} />}
         </Group>
       </Group>
       <Text size="sm" c="dimmed">
@@ -67,9 +71,15 @@ export function PlanScreen() {
       {!draft && (
         <Alert color="gray" title="Submitted: read-only" role="status">
           Submitted {formatDate(p.submitted_at)}
-          {p.submitted_by ? ` by ${p.submitted_by}` : ""}. The list is frozen as it was then; customers can no
-          longer be added or edited.
+          {p.submitted_by ? ` by ${p.submitted_by}` : ""}
+          {typeof p.snapshot_members === "number" ? ` with ${p.snapshot_members} customers in the list` : ""}. The list
+          is frozen as it was then; customers can no longer be added or edited.
         </Alert>
+      )}
+      {(p.reopened ?? []).length > 0 && (
+        <Text size="sm">
+          Reopened {(p.reopened ?? []).map((r) => `${formatDate(r.at)} by ${r.by ?? "?"}`).join("; ")}
+        </Text>
       )}
       <CustomerList plan={p} />
       <WhyNot plan={p} />
@@ -92,7 +102,7 @@ function SubmitPlan({ plan }: { plan: Plan }) {
   return (
     <>
       <Button onClick={() => setOpen(true)}>Submit plan</Button>
-      <Modal opened={open} onClose={() => setOpen(false)} title={`Submit plan ${plan.id}?`}>
+      <Modal opened={open} onClose={() => setOpen(false)} title={`Submit plan ${plan.id}?`} closeButtonProps={{ "aria-label": "Close" }}>
         <Stack>
           <Text size="sm">
             The list is frozen as it stands now, and no customer can be added or edited afterwards (until a manager
@@ -109,6 +119,59 @@ function SubmitPlan({ plan }: { plan: Plan }) {
             </Button>
             <Button onClick={() => submit.mutate()} loading={submit.isPending}>
               Submit
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
+/** A manager reviews a submitted plan and, if it needs more work, reopens it: a draft again,
+ * its list catching up with what changed while it was locked. */
+function ReopenPlan({ plan }: { plan: Plan }) {
+  const [open, setOpen] = useState(false);
+  const queries = useQueryClient();
+  const reopen = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/plans/{plan_id}/reopen", { params: { path: { plan_id: plan.id } } })),
+    onSuccess: (reopened) => {
+      setOpen(false);
+      queries.setQueryData(["plan", plan.id], reopened);
+      queries.invalidateQueries({ queryKey: ["plan", plan.id] });
+      queries.invalidateQueries({ queryKey: ["plans"] });
+    },
+  });
+  // After a refusal (e.g. someone reopened it meanwhile) the plan is read again on closing.
+  const close = () => {
+    setOpen(false);
+    if (reopen.isError) {
+      reopen.reset();
+      queries.invalidateQueries({ queryKey: ["plan", plan.id] });
+    }
+  };
+  return (
+    <>
+      <Button variant="default" onClick={() => setOpen(true)}>
+        Reopen plan
+      </Button>
+      <Modal opened={open} onClose={close} title={`Reopen plan ${plan.id}?`} closeButtonProps={{ "aria-label": "Close" }}>
+        <Stack>
+          <Text size="sm">
+            The plan becomes a draft again: its reps can add and edit customers, and its list catches up with what
+            changed since it was submitted. The list as submitted stays on record.
+          </Text>
+          {reopen.error && (
+            // plain text: axe misreads an Alert's tinted background inside the modal
+            <Text size="sm" c="red.9" role="alert">
+              <strong>Not reopened:</strong> {reopen.error.message}
+            </Text>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button onClick={() => reopen.mutate()} loading={reopen.isPending}>
+              Reopen
             </Button>
           </Group>
         </Stack>

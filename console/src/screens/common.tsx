@@ -12,9 +12,11 @@ export function Loading({ what }: { what: string }) {
 }
 
 export function Failure({ error, what }: { error: Error; what: string }) {
-  const notFound = error instanceof ApiError && error.status === 404;
+  const status = error instanceof ApiError ? error.status : null;
+  const title =
+    status === 404 ? `No such ${what}` : status === 403 ? `Not allowed: this ${what} is not yours to see` : `${what} could not be read`;
   return (
-    <Alert color="red" title={notFound ? `No such ${what}` : `${what} could not be read`} role="alert">
+    <Alert color="red" title={title} role="alert">
       {error.message}
     </Alert>
   );

@@ -19,6 +19,8 @@ from pydantic import Field
 from servicekit.auth import CurrentCaller, CurrentIdentity, Identity, require_role
 from servicekit.problems import Problem
 
+from gateway.bulk_models import ImportCheck, ImportJob, csv_upload
+from gateway.lists_models import SavedSearch
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 from gateway.view import customer_360, timeline_page
 from gateway.view_models import Customer360, Customer360TimelinePage
@@ -237,6 +239,39 @@ async def trait_catalogue(
     return await services.relay(request, "customer", "/traits", identity)
 
 
+@router.post(
+    "/bulk/import-checks",
+    response_model=ImportCheck,
+    tags=["bulk"],
+    openapi_extra=csv_upload(),
+)
+async def check_import(request: Request, services: Services, identity: CurrentIdentity) -> Response:
+    """Check a CSV file before importing it (nothing is stored): how its columns map, the fields
+    a column may map to, how many rows, and every bad row with its column and why."""
+    timeout = request.app.state.settings.bulk_timeout_seconds
+    return await services.relay(request, "customer", "/bulk/import-checks", identity, timeout)
+
+
+@router.post(
+    "/bulk/imports",
+    status_code=202,
+    response_model=ImportJob,
+    tags=["bulk"],
+    openapi_extra=csv_upload("on_invalid"),
+)
+async def start_import(request: Request, services: Services, identity: CurrentIdentity) -> Response:
+    """Import customers from a CSV file: a job (Location), whose progress and report
+    GET /bulk/imports/{job_id} shows; rows dedupe against existing customers."""
+    timeout = request.app.state.settings.bulk_timeout_seconds
+    return await services.relay(request, "customer", "/bulk/imports", identity, timeout)
+
+
+@router.get("/bulk/imports/{job_id}", response_model=ImportJob, tags=["bulk"])
+async def import_job(job_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    """An import's progress, and its report (each refused row) when done."""
+    return await services.forward("customer", "GET", f"/bulk/imports/{job_id}", identity)
+
+
 @router.api_route(
     "/bulk/{rest:path}",
     methods=["GET", "POST"],
@@ -250,10 +285,17 @@ async def bulk_work(
     return await services.relay(request, "customer", f"/bulk/{rest}", identity, timeout)
 
 
+@router.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"])
+async def list_saved_searches(services: Services, identity: CurrentIdentity) -> Response:
+    """Saved searches: named criteria that people, groups and lists reuse (the caller's and
+    their teams'; an admin's: all)."""
+    return await services.forward("customer", "GET", "/saved-searches", identity)
+
+
 @router.api_route(
     "/saved-searches",
-    methods=["GET", "POST"],
-    summary="Saved searches: named criteria that people, groups and lists reuse",
+    methods=["POST"],
+    summary="Save a search: named criteria that people, groups and lists reuse",
 )
 @router.api_route(
     "/saved-searches/{rest:path}",

@@ -17,6 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentIdentity, Identity
 from servicekit.problems import Problem
 
+from gateway.lists_models import (
+    CustomersAdded,
+    ListFromSearch,
+    ListMemberPage,
+    ListSummary,
+    MatchingAdded,
+    StaticList,
+)
 from gateway.targeting_models import (
     Computed,
     Explanation,
@@ -25,6 +33,7 @@ from gateway.targeting_models import (
     PlanMemberPage,
     Saved,
     Segmentation,
+    Team,
 )
 from gateway.upstream import API_PREFIX, IdempotencyKey, Upstreams, idempotency_header
 
@@ -118,6 +127,26 @@ async def get_plan(plan_id: str, services: Services, identity: CurrentIdentity) 
 async def submit_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
     """Submit the plan: its list is frozen in a snapshot and can no longer be edited."""
     return await services.forward("lists", "POST", f"/plans/{plan_id}/submit", identity)
+
+
+@router.post(
+    "/plans/{plan_id}/reopen",
+    response_model=Plan,
+    tags=["plans"],
+    responses={
+        403: {"description": "Only a manager of the plan's team (or an admin) reopens it"},
+        409: {"description": "The plan is not submitted (problem plan-not-submitted)"},
+    },
+)
+async def reopen_plan(plan_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    """Reopen a submitted plan: a draft again, the reopening recorded in ``reopened``."""
+    return await services.forward("lists", "POST", f"/plans/{plan_id}/reopen", identity)
+
+
+@router.get("/teams", response_model=list[Team], tags=["teams"])
+async def list_teams(services: Services, identity: CurrentIdentity) -> Response:
+    """Every team with its territory (bricks) and reps."""
+    return await services.forward("lists", "GET", "/teams", identity)
 
 
 def _list_filters(
@@ -321,7 +350,75 @@ async def _add(services: Upstreams, list_id: str, ids: list[str], identity: Iden
     return totals
 
 
-@router.post("/lists/{list_id}/add-matching", tags=["lists"])
+Text = Annotated[str, Query(min_length=1, max_length=100)]
+
+
+@router.get("/lists", response_model=list[StaticList], tags=["lists"])
+async def find_lists(
+    services: Services,
+    identity: CurrentIdentity,
+    customer_id: Text | None = None,
+    team: Text | None = None,
+    kind: Literal["static", "group"] | None = None,
+    name: Text | None = None,
+) -> Response:
+    """The static lists and groups the caller may see: every one, or a customer's lists, a
+    team's groups, the lists with a name (regardless of case)."""
+    given = {"customer_id": customer_id, "team": team, "kind": kind, "name": name}
+    params = {k: v for k, v in given.items() if v}
+    return await services.forward("lists", "GET", "/lists", identity, params=params)
+
+
+@router.get("/lists/{list_id}/summary", response_model=ListSummary, tags=["lists"])
+async def list_summary(list_id: str, services: Services, identity: CurrentIdentity) -> Response:
+    """The list with how it would be used now: customers on it, kept and left out by its rules
+    (suppressions, required traits, status), and how many for each reason."""
+    return await services.forward("lists", "GET", f"/lists/{list_id}/summary", identity)
+
+
+@router.get("/lists/{list_id}/customers", response_model=ListMemberPage, tags=["lists"])
+async def list_members(
+    list_id: str,
+    services: Services,
+    identity: CurrentIdentity,
+    include_excluded: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Response:
+    """The customers the list uses now; ``include_excluded`` adds those its rules leave out,
+    each with the reasons."""
+    params: dict[str, Any] = {"include_excluded": str(include_excluded).lower(), "limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    return await services.forward(
+        "lists", "GET", f"/lists/{list_id}/customers", identity, params=params
+    )
+
+
+class CustomerIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=10_000
+    )
+
+
+@router.post("/lists/{list_id}/customers", response_model=CustomersAdded, tags=["lists"])
+async def add_list_customers(
+    list_id: str, body: CustomerIds, services: Services, identity: CurrentIdentity
+) -> Response:
+    """Add customers by id; unknown ids are reported, not added."""
+    return await services.forward(
+        "lists",
+        "POST",
+        f"/lists/{list_id}/customers",
+        identity,
+        json=body.model_dump(),
+        timeout=120,
+    )
+
+
+@router.post("/lists/{list_id}/add-matching", response_model=MatchingAdded, tags=["lists"])
 async def add_matching(
     list_id: str, services: Services, identity: CurrentIdentity
 ) -> dict[str, Any]:
@@ -399,6 +496,8 @@ async def _confirmed_list(
 
 @router.post(
     "/lists/from-search",
+    response_model=ListFromSearch,
+    response_model_exclude_unset=True,  # the count alone, until the list is created
     tags=["lists"],
     responses={
         201: {"description": "The list, created (the count held)"},
@@ -424,6 +523,8 @@ async def list_from_search(
 
 @router.post(
     "/lists/from-fulfilments",
+    response_model=ListFromSearch,
+    response_model_exclude_unset=True,  # the count alone, until the list is created
     tags=["lists"],
     responses={
         201: {"description": "The list, created (the count held)"},
@@ -499,13 +600,19 @@ _passthrough(
     "A customer's profile values and segments; PUT /{customer}/{segmentation} saves, "
     "POST .../compute previews, POST /bulk sets many",
 )
-_passthrough("lists", "/teams", "Teams, their reps and territories (bricks)")
+_passthrough(
+    "lists",
+    "/teams",
+    "Teams, their reps and territories (bricks)",
+    collection=("POST",),  # GET /teams is typed above
+)
 _passthrough(
     "lists",
     "/lists",
-    "Static lists and groups: ?customer_id= gives a customer's lists; /{id}/customers (rules "
-    "applied; include_excluded=true shows who is left out and why), .csv export, POST "
-    "/{id}/customers adds, DELETE removes, POST /{id}/import takes a CSV",
+    "Static lists and groups: POST creates; /{id} (PATCH with If-Match, DELETE), "
+    "/{id}/customers.csv exports, DELETE /{id}/customers/{customer} removes, POST "
+    "/{id}/import takes a CSV",
+    collection=("POST",),  # GET /lists is typed above
 )
 _passthrough(
     "lists",

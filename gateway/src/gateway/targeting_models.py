@@ -29,6 +29,16 @@ class Reopening(Open):
     at: str | None = None
 
 
+class Team(Open):
+    """A sales team: its territory (bricks) and its reps."""
+
+    id: str
+    name: str
+    bricks: list[str] = Field(description="The team's territory")
+    reps: list[str] = []
+    version: int | None = None
+
+
 class Plan(Open):
     id: str
     team_id: str
@@ -42,6 +52,9 @@ class Plan(Open):
     submitted_at: str | None = None
     submitted_by: str | None = None
     reopened: list[Reopening] = []
+    snapshot_members: int | None = Field(
+        default=None, description="How many customers the list held when it was submitted"
+    )
 
 
 class PlanMember(Open):

@@ -47,6 +47,7 @@ async def post(path: str, size: int, prefix: str = "", streamed: bool = False) -
         ("/customers", 100, "JSON bodies"),
         ("/customers/c1/attachments", 1_000, "attachments"),
         ("/bulk/imports", 5_000, "CSV uploads"),
+        ("/bulk/import-checks", 5_000, "CSV uploads"),
         ("/bulk/suppressions", 5_000, "CSV uploads"),
         ("/lists/l1/import", 5_000, "CSV uploads"),
         ("/lists/l1/customers", 100, "JSON bodies"),

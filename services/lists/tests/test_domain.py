@@ -134,3 +134,27 @@ def test_a_list_is_its_owners_and_a_shared_group_is_readable_by_all() -> None:
     assert not domain.owns_list(shared, "eva", "rep", frozenset({"south"}))
     flagged_static = {**north, "kind": "static", "available_to_all": True}
     assert not domain.sees_list(flagged_static, "eva", "rep", frozenset({"south"}))
+
+
+def test_a_static_lists_usage_counts_customers_left_out_once_and_each_reason() -> None:
+    rules = domain.StaticList(
+        id="l1",
+        excluded_suppressions=frozenset({"do-not-mail"}),
+        required_traits=frozenset({"vip"}),
+    )
+
+    answers = [
+        domain.eligibility(rules, customer(), frozenset({"vip"})),  # used
+        domain.eligibility(rules, customer(suppressions=frozenset({"do-not-mail"})), frozenset()),
+        domain.eligibility(rules, customer(status="suspended"), frozenset({"vip"})),
+        domain.eligibility(rules, None, frozenset()),
+    ]
+    counts = domain.usage_counts(answers)
+    assert (counts.customers, counts.included, counts.excluded) == (4, 1, 3)
+    assert counts.excluded_by_reason == {
+        "inactive": 1,
+        "missing-traits": 1,
+        "not-found": 1,
+        "suppressed": 1,
+    }
+    assert domain.usage_counts([]) == domain.UsageCounts()

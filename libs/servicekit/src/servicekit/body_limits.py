@@ -14,7 +14,7 @@ MULTIPART_ENVELOPE = 64 * 1024
 # (method, path on the service) -> kind of body; anything else is a JSON body
 ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/customers/[^/]+/attachments"), "attachment"),
-    ("POST", re.compile(r"/bulk/(imports|suppressions|traits|fulfilments)"), "csv"),
+    ("POST", re.compile(r"/bulk/(imports|import-checks|suppressions|traits|fulfilments)"), "csv"),
     ("POST", re.compile(r"/lists/[^/]+/import"), "csv"),
 )
 

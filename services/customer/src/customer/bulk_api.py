@@ -67,6 +67,37 @@ def importer(request: Request) -> Importer:
     return request.app.state.importer
 
 
+MAPPING_DESCRIPTION = (
+    'JSON object: CSV header -> customer field, e.g. {"E-mail": "email"}; without it, headers '
+    "that name a field map to it"
+)
+
+
+def _mapping(mapping: str | None) -> dict[str, str] | None:
+    try:
+        return None if mapping is None else TypeAdapter(dict[str, str]).validate_json(mapping)
+    except ValidationError as exc:
+        raise Invalid.from_errors(
+            [{"loc": ("mapping",), "msg": "a JSON object of column -> field", "type": "mapping"}]
+        ) from exc
+
+
+@router.post(
+    "/import-checks",
+    summary="Check a CSV file before importing it: the mapping, the fields, each bad row",
+)
+async def check_import(
+    file: Annotated[UploadFile, File(description="CSV with a header row")],
+    jobs: Annotated[Importer, Depends(importer)],
+    identity: CurrentIdentity,
+    mapping: Annotated[str | None, Form(description=MAPPING_DESCRIPTION)] = None,
+) -> dict[str, Any]:
+    """Nothing is stored: the answer says how the columns map (and which do not), the fields a
+    column may map to, how many rows there are and every row refused with its column and why
+    (as abort mode checks them)."""
+    return await jobs.check(await file.read(), _mapping(mapping))
+
+
 @router.post(
     "/imports",
     status_code=202,
@@ -79,20 +110,12 @@ async def start_import(
     response: Response,
     mapping: Annotated[
         str | None,
-        Form(
-            description='JSON object: CSV header -> customer field, e.g. {"E-mail": "email"}; '
-            "without it, headers that name a field map to it"
-        ),
+        Form(description=MAPPING_DESCRIPTION),
     ] = None,
     on_invalid: Annotated[Literal["skip", "abort"], Form()] = "skip",
 ) -> dict[str, Any]:
     data = await file.read()  # within the route's body limit (CSV uploads)
-    try:
-        columns = None if mapping is None else TypeAdapter(dict[str, str]).validate_json(mapping)
-    except ValidationError as exc:
-        raise Invalid.from_errors(
-            [{"loc": ("mapping",), "msg": "a JSON object of column -> field", "type": "mapping"}]
-        ) from exc
+    columns = _mapping(mapping)
     job = await jobs.start(data, file.filename or "import.csv", columns, on_invalid, identity)
     response.headers["Location"] = f"/bulk/imports/{job['id']}"
     return job

@@ -262,17 +262,7 @@ class Importer:
         on_invalid: OnInvalid,
         identity: Identity,
     ) -> dict[str, Any]:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise Invalid.from_errors(
-                [{"loc": ("file",), "msg": f"not UTF-8 text: {exc.reason}", "type": "encoding"}]
-            ) from exc
-        header = next(csv.reader(io.StringIO(text)), None)
-        if not header:
-            raise Invalid.from_errors(
-                [{"loc": ("file",), "msg": "the file is empty", "type": "empty"}]
-            )
+        text, header = decoded(data)
         columns = resolve_mapping(header, mapping)
         if not columns:
             raise Invalid.from_errors(
@@ -302,6 +292,25 @@ class Importer:
         )
         return public(job)
 
+    async def check(self, data: bytes, mapping: dict[str, str] | None) -> dict[str, Any]:
+        """What an import of this file would take, before it runs: how its columns map (given
+        or from the headers), the fields a column may map to, and every row checked as abort
+        mode checks it (nothing is stored)."""
+        text, header = decoded(data)
+        columns = resolve_mapping(header, mapping)
+        tally = await asyncio.to_thread(_check_all, text, columns) if columns else Tally()
+        rows = sum(1 for _ in rows_of(text, {}))
+        mapped = {header[i]: target for i, target in sorted(columns.items())}
+        return {
+            "columns": mapped,
+            "unmapped": [h for h in header if h not in mapped],
+            "fields": sorted(TARGETS),
+            "rows": rows,
+            "valid": rows - tally.rejected if columns else 0,
+            "rejected": tally.rejected,
+            "errors": tally.errors,
+        }
+
     async def get(self, job_id: str, identity: Identity) -> dict[str, Any]:
         """An import, for its creator, their teams' members and admins; for anyone else it
         does not exist."""
@@ -309,6 +318,20 @@ class Importer:
         if job is None or job.get("kind") != IMPORT or not may_read(job, identity):
             raise NotFound(f"no import {job_id}", code="import-not-found")
         return public(job)
+
+
+def decoded(data: bytes) -> tuple[str, list[str]]:
+    """A CSV file's text and header row; 422 when it is not UTF-8 or is empty."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid.from_errors(
+            [{"loc": ("file",), "msg": f"not UTF-8 text: {exc.reason}", "type": "encoding"}]
+        ) from exc
+    header = next(csv.reader(io.StringIO(text)), None)
+    if not header:
+        raise Invalid.from_errors([{"loc": ("file",), "msg": "the file is empty", "type": "empty"}])
+    return text, header
 
 
 def may_read(job: dict[str, Any], identity: Identity) -> bool:

@@ -9,7 +9,8 @@ customer out, each with a stable code and the data behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,3 +333,26 @@ def eligibility(
             )
         )
     return reasons
+
+
+@dataclass(frozen=True)
+class UsageCounts:
+    """How a static list would be used now: its customers, those used, those left out, and
+    how many are left out for each reason (a customer may have several)."""
+
+    customers: int = 0
+    included: int = 0
+    excluded: int = 0
+    excluded_by_reason: Mapping[str, int] = field(default_factory=dict)
+
+
+def usage_counts(reasons_per_customer: Iterable[Sequence[Reason]]) -> UsageCounts:
+    """Tally eligibility's answers (one per customer on the list)."""
+    customers = excluded = 0
+    by_reason: Counter[str] = Counter()
+    for reasons in reasons_per_customer:
+        customers += 1
+        if reasons:
+            excluded += 1
+            by_reason.update({r.code for r in reasons})
+    return UsageCounts(customers, customers - excluded, excluded, dict(sorted(by_reason.items())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from contracts.text import PlainText
@@ -167,6 +168,14 @@ async def change_list(
 async def delete_list(list_id: str, lists: Lists, identity: CurrentIdentity) -> Response:
     await lists.delete(list_id, identity)
     return Response(status_code=204)
+
+
+@router.get("/{list_id}/summary")
+async def summary(list_id: str, lists: Lists, identity: CurrentIdentity) -> dict[str, Any]:
+    """The list with how it would be used now: how many customers are on it, how many its
+    rules keep (``included``) and leave out (``excluded``), and how many for each reason."""
+    doc, counts = await lists.usage(list_id, identity)
+    return {"list": shown(doc), **asdict(counts)}
 
 
 @router.get("/{list_id}/customers")

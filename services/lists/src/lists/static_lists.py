@@ -23,6 +23,7 @@ from lists.handlers import facts
 from lists.store import ListsStore, StaticListStore
 
 MAX_IMPORT_ROWS = 100_000
+USAGE_PAGE = 1000
 
 
 def _rules(doc: Mapping[str, Any]) -> domain.StaticList:
@@ -178,6 +179,27 @@ class StaticListService:
             for cid in result.pop("unknown")
         ]
         return {**result, "rejected": rejected}
+
+    async def usage(self, list_id: str, identity: Identity) -> tuple[dict[str, Any], Any]:
+        """The list and how it would be used now: its customers counted, used and left out
+        (by reason), its rules applied to every customer on it, a page at a time."""
+        doc = await self.get(list_id, identity)
+        rules = _rules(doc)
+        reasons: list[list[Any]] = []
+        after = None
+        while True:
+            entries = await self.store.page(list_id, after, USAGE_PAGE)
+            if not entries:
+                break
+            replicas = await self.replica.customers_by_id([e["customer_id"] for e in entries])
+            for entry in entries:
+                found = replicas.get(entry["customer_id"])
+                traits = frozenset((found or {}).get("traits", ()))
+                reasons.append(domain.eligibility(rules, facts(found), traits))
+            after = entries[-1]["customer_id"]
+            if len(entries) < USAGE_PAGE:
+                break
+        return doc, domain.usage_counts(reasons)
 
     async def members(
         self,
