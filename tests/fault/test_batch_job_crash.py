@@ -9,10 +9,15 @@ list rebuild, killed the same way after a chunk's write, ends with every custome
 and every ListMembershipChanged on the topic; so does an RFM run of the loyalty service, with
 every member's stars and CustomerMetricsChanged; a tier reassessment resumed the same way moves
 each member down one level, not two.
+
+With two replicas of segmentation, the one that started a recompute is killed mid-job and the
+other (not restarted, not told) takes the job over once its lease expires (3 s in tests) and
+finishes it from the checkpoint, each customer counted once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +28,8 @@ from aiokafka import AIOKafkaProducer
 from contracts.customer_events import CustomerRegistered
 from contracts.customers import Address, Customer
 from devstack.probes import eventually, header, read_topic
+from devstack.process import free_port
+from devstack.services import service_process, wait_ready
 from pymongo import AsyncMongoClient
 from servicekit.faults import JOB_AFTER_PUBLISH, JOB_AFTER_WRITE
 
@@ -129,6 +136,64 @@ async def test_a_killed_recompute_resumes_from_its_checkpoint(platform, point) -
         until=lambda rs: len(assigned(rs)) == CUSTOMERS,
     )
     assert assigned(records) == set(ids), "every customer's event is on the topic"
+
+
+async def test_another_replica_takes_over_a_killed_replicas_recompute(platform) -> None:
+    run = uuid.uuid4().hex[:8]
+    bootstrap = platform.deployment.servers.kafka_bootstrap_servers
+    brick, code = f"BK-{run}", f"takeover{run}"
+    ids = [f"bk{run}-{i:03d}" for i in range(CUSTOMERS)]
+    await register(bootstrap, platform.topic("customer.events"), ids, brick)
+    # replica A (the platform's, with the crash armed) and replica B on a port of its own
+    doomed = platform.start("segmentation", {**CHUNK, "CDP_FAULT_CRASH_AT": f"{JOB_AFTER_WRITE}:3"})
+    port = free_port()
+    env = {**platform.deployment.env("segmentation", {**platform.ports, "segmentation": port})}
+    other = dataclasses.replace(
+        service_process("segmentation", {**env, **CHUNK}, platform.log_dir),
+        log_path=platform.log_dir / "segmentation-b.log",
+    ).start()
+    try:
+        wait_ready(other, port)
+        async with httpx.AsyncClient(
+            base_url=platform.url("segmentation"), headers=platform.auth(), timeout=10
+        ) as segmentation:
+
+            async def replicated() -> bool:
+                found = [(await segmentation.get(f"/profiles/{cid}")).status_code for cid in ids]
+                return all(status == 200 for status in found)
+
+            await eventually(replicated, what="the customers in segmentation's replica")
+            rule = {"field": "customer.addresses.brick", "op": "eq", "value": brick}
+            defined = await segmentation.post(
+                "/segmentations",
+                json={
+                    "code": code,
+                    "name": "Takeover",
+                    "segments": [{"code": "in", "name": "In", "rule": rule}],
+                },
+            )
+            assert defined.status_code == 201, defined.text
+            job = defined.json()["recompute"]
+        assert doomed.popen is not None and doomed.popen.wait(30) == -9, "crashed mid-job"
+
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=platform.auth(), timeout=10
+        ) as survivor:
+
+            async def finished() -> dict | None:
+                answer = await survivor.get(f"/segmentations/{code}/recomputes/{job['_id']}")
+                progress = answer.json()
+                return progress if progress["state"] == "done" else None
+
+            progress = await eventually(finished, what="the other replica to finish", timeout=40)
+            assert progress["processed"] == progress["changed"] == CUSTOMERS
+            for cid in ids:
+                profile = (await survivor.get(f"/profiles/{cid}")).json()
+                assert profile["segmentations"][code]["segment"] == "in"
+        assert "resuming batch job" in other.log_path.read_text(), "B took the job over"
+    finally:
+        other.stop()
+        platform.start("segmentation")
 
 
 async def test_a_killed_plan_list_rebuild_resumes_and_publishes_every_change(platform) -> None:

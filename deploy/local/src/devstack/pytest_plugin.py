@@ -103,6 +103,7 @@ def deployment(servers: Servers) -> Deployment:
         consumer_group_prefix=f"t{run}.",
         jwt_secret=TEST_JWT_SECRET,
         outbox_sweep_seconds=1.0,
+        job_lease_seconds=3.0,
     )
     asyncio.run(
         create_topics(

@@ -35,6 +35,7 @@ class Deployment:
     consumer_group_prefix: str = ""
     jwt_secret: str | None = None
     outbox_sweep_seconds: float | None = None  # tests sweep often, to see crash leftovers soon
+    job_lease_seconds: float | None = None  # tests: a crashed replica's job is resumed soon
 
     def ports(self, fixed: bool) -> dict[str, int]:
         return {name: (port if fixed else free_port()) for name, (_, port) in SERVICES.items()}
@@ -55,6 +56,8 @@ class Deployment:
             env["CDP_JWT_SECRET"] = self.jwt_secret
         if self.outbox_sweep_seconds is not None:
             env["CDP_OUTBOX_SWEEP_SECONDS"] = str(self.outbox_sweep_seconds)
+        if self.job_lease_seconds is not None:
+            env["CDP_JOB_LEASE_SECONDS"] = str(self.job_lease_seconds)
         if name == "gateway":
             for backend in BACKENDS:
                 env[f"CDP_{backend.upper()}_URL"] = f"http://127.0.0.1:{ports[backend]}"

@@ -44,7 +44,9 @@ class ServiceRuntime:
         self.publisher = Publisher(settings)
         self.broker: KafkaBroker | None = make_broker(settings) if consumes else None
         self.relays: list[OutboxRelay] = []
-        self.jobs = batch_jobs.BatchJobRunner(self.db[batch_jobs.COLLECTION], self.publisher)
+        self.jobs = batch_jobs.BatchJobRunner(
+            self.db[batch_jobs.COLLECTION], self.publisher, lease_seconds=settings.job_lease_seconds
+        )
         self.started = False
 
     def relay_for(self, collection_name: str) -> OutboxRelay:

@@ -57,6 +57,12 @@ class ServiceSettings(BaseSettings):
         default=600.0,
         description="After this, a key whose request never finished (a crash) may be used again",
     )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A batch job's lease: a replica that crashed mid-job is resumed by another "
+        "(or by itself restarted) within about this long",
+    )
     log_json: bool = True
     fault_crash_at: str = Field(
         default="", description="Test-only: crash (SIGKILL self) at this named point"

@@ -27,10 +27,11 @@ from servicekit.settings import ServiceSettings
 from lists import domain
 from lists.directory import Directory
 from lists.domain import CustomerFacts, Decision, Plan, Team
-from lists.store import MEMBERSHIPS, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
+from lists.store import MEMBERSHIPS, SEQ, SNAPSHOTS, ListsStore, MembershipWrite, membership_id
 
 SOURCE = "cdp/lists"
 REBUILD = "plan-list-rebuild"  # the batch job kind (lists.rebuild)
+MAX_DECISION_ROUNDS = 10  # a membership another writer keeps changing: decided again this often
 BATCH = 1000
 log = get_logger(__name__)
 
@@ -99,6 +100,7 @@ class MembershipChange:
     membership: dict[str, Any]
     moved: bool
     causation_id: str | None
+    seq: int | None = None  # the membership's sequence as read (its write is conditional on it)
 
 
 def broken(exc: domain.PlanRuleBroken) -> Problem:
@@ -240,7 +242,7 @@ class ListsService:
                     continue
                 if not moved and old is not None:  # keep the lineage; refresh what it shows
                     new = {**new, **{k: old.get(k) for k in ("caused_by", "decided_at")}}
-                changes.append(MembershipChange(plan, new, moved, causation))
+                changes.append(MembershipChange(plan, new, moved, causation, (old or {}).get(SEQ)))
         return changes
 
     async def reconcile(
@@ -255,16 +257,42 @@ class ListsService:
         what changed; ``causes`` gives (who or what, causing event id) per customer. The
         consumer path passes, per customer, the ids of the batch's records for them
         (``consumed``): its events go to the memberships' slot, and a redelivered record found
-        there publishes the events of that write again. Others' go to the outbox. Returns how
-        many memberships changed."""
+        there publishes the events of that write again. Others' go to the outbox. A membership
+        another writer changed between the read and the write is decided again from a fresh
+        read of it, the plans and the customer. Returns how many memberships changed."""
+        moved = 0
+        for _ in range(MAX_DECISION_ROUNDS):
+            changed, conflicted = await self._reconcile_once(
+                customer_ids, causes, plans, docs, consumed
+            )
+            moved += changed
+            if not conflicted:
+                return moved
+            customer_ids = sorted(conflicted)
+            plan_ids = None if plans is None else [plan.id for plan, _ in plans]
+            plans, docs = await self._active_plans(plan_ids), None
+        raise RuntimeError(f"memberships of {customer_ids} kept changing under this decision")
+
+    async def _reconcile_once(
+        self,
+        customer_ids: Sequence[str],
+        causes: Mapping[str, tuple[str | None, str | None]],
+        plans: Sequence[tuple[Plan, Team]] | None,
+        docs: Mapping[str, dict[str, Any]] | None,
+        consumed: Mapping[str, Sequence[str]] | None,
+    ) -> tuple[int, set[str]]:
+        """One round of ``reconcile``: how many memberships it moved, and the customers whose
+        membership another writer changed since it was read (nothing written for them)."""
         if plans is None:
             plans = await self._active_plans()
         if not plans or not customer_ids:
-            return 0
+            return 0, set()
+        owners = {membership_id(p.id, cid): cid for p, _ in plans for cid in customer_ids}
+        # the memberships before the customers: a writer that changed a customer after this
+        # read and decided from it has changed the membership's sequence too, or writes after
+        existing = await self.store.memberships_by_id(list(owners))
         if docs is None:
             docs = await self.store.customers_by_id(customer_ids)
-        owners = {membership_id(p.id, cid): cid for p, _ in plans for cid in customer_ids}
-        existing = await self.store.memberships_by_id(list(owners))
         slot = self.memberships_slot if consumed is not None else None
         carried: dict[str, SlotWrite] = {}
         if slot is not None and consumed is not None:
@@ -278,7 +306,7 @@ class ListsService:
         )
         writes: list[MembershipWrite] = []
         pending: dict[str, list[dict[str, Any]]] = {}
-        outgoing: list[dict[str, Any]] = []  # the consumer path's: new and redelivered events
+        outgoing: dict[str, list[dict[str, Any]]] = {}  # the consumer path's: new and redelivered
         for change in changes:
             mid = change.membership["_id"]
             entries = (
@@ -289,20 +317,25 @@ class ListsService:
             if slot is not None and consumed is not None:
                 slot_write = carried.pop(mid, None) or SlotWrite()
                 slot_write.applied(consumed.get(owners[mid], ()), entries)
-                writes.append(MembershipWrite(change.membership, slot_write.events, slot_write))
-                outgoing += slot_write.events
+                writes.append(
+                    MembershipWrite(change.membership, slot_write.events, slot_write, change.seq)
+                )
+                outgoing[mid] = slot_write.events
             else:
-                writes.append(MembershipWrite(change.membership, entries))
+                writes.append(MembershipWrite(change.membership, entries, None, change.seq))
                 if entries:
                     pending[mid] = entries
-        for slot_write in carried.values():  # redelivered, nothing to change now
-            outgoing += slot_write.events
-        await self.store.write_memberships(writes, slot)
+        for mid, slot_write in carried.items():  # redelivered, nothing to change now
+            outgoing[mid] = slot_write.events
+        conflicted = await self.store.write_memberships(writes, slot)
         if slot is not None:
-            await slot.publish(outgoing)
+            await slot.publish(
+                [e for mid, es in outgoing.items() if mid not in conflicted for e in es]
+            )
         else:
-            await self.relay.deliver(pending)
-        return sum(change.moved for change in changes)
+            await self.relay.deliver({m: es for m, es in pending.items() if m not in conflicted})
+        moved = sum(c.moved for c in changes if c.membership["_id"] not in conflicted)
+        return moved, {owners[mid] for mid in conflicted}
 
     async def rebuild(self, plan_id: str, cause: str) -> dict[str, Any]:
         """Decide every known customer's membership in one plan (after the plan or its team

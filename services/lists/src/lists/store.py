@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit import batch_jobs, consumer_slot
 from servicekit.consumer_slot import ConsumerSlot, SlotWrite, without_slots
 from servicekit.outbox import FIELD as OUTBOX
@@ -23,17 +23,24 @@ from servicekit.tombstones import Tombstones
 TEAMS, PLANS, CUSTOMERS, SEGMENTATIONS = "teams", "plans", "customers", "segmentations"
 MEMBERSHIPS, SNAPSHOTS = "memberships", "snapshots"
 REBUILT = "rebuilt_by"  # the rebuild job that last moved a membership (see rebuild.py)
+SEQ = "seq"  # a membership's write sequence: each write is conditional on the one it read
 STATIC_LISTS, LIST_ENTRIES = "static_lists", "list_entries"
 
 
 NATURAL = {"$natural": 1}  # a whole-collection read on purpose (allowed by the scan guard)
-HIDDEN = {OUTBOX: 0, consumer_slot.FIELD: 0, REBUILT: 0}  # what a read for the API leaves out
+HIDDEN = {
+    OUTBOX: 0,
+    consumer_slot.FIELD: 0,
+    REBUILT: 0,
+    SEQ: 0,
+}  # what a read for the API leaves out
 
 
 class MembershipWrite(NamedTuple):
     doc: dict[str, Any]  # the membership as decided
     entries: list[dict[str, Any]]  # the events it causes (outbox-shaped)
     slot: SlotWrite | None = None  # the consumer path's write: its slot takes the entries
+    seq: int | None = None  # the membership's sequence as read before deciding (None: absent)
 
 
 def membership_id(plan_id: str, customer_id: str) -> str:
@@ -187,23 +194,32 @@ class ListsStore:
 
     async def write_memberships(
         self, writes: Sequence[MembershipWrite], slot: ConsumerSlot | None = None
-    ) -> None:
-        """Upsert memberships; their events go to the outbox, or, for the consumer path's
-        writes (``slot``), to its slot, which the write replaces. Nobody else's slot is
-        touched."""
+    ) -> set[str]:
+        """Upsert memberships, each only if it is still as it was read (its ``seq``): a write
+        decided from what another writer has changed since loses, and its id is returned (the
+        caller decides it again from a fresh read). Their events go to the outbox, or, for the
+        consumer path's writes (``slot``), to its slot, which the write replaces. Nobody else's
+        slot is touched."""
         if not writes:
-            return
+            return set()
         ops = []
-        for doc, entries, slot_write in writes:
-            update: dict[str, Any] = {
-                "$set": without_slots({k: v for k, v in doc.items() if k != "_id"})
-            }
+        for doc, entries, slot_write, seq in writes:
+            fields = without_slots({k: v for k, v in doc.items() if k not in ("_id", SEQ)})
+            update: dict[str, Any] = {"$set": {**fields, SEQ: (seq or 0) + 1}}
             if slot is not None and slot_write is not None:
                 update["$set"][slot.field] = slot.content(slot_write)
             elif entries:
                 update["$push"] = {OUTBOX: {"$each": entries}}
-            ops.append(UpdateOne({"_id": doc["_id"]}, update, upsert=True))
-        await self.memberships.bulk_write(ops, ordered=False)
+            # a membership written since has another seq: the upsert then collides on _id
+            read_as = {SEQ: seq} if seq is not None else {SEQ: {"$exists": False}}
+            ops.append(UpdateOne({"_id": doc["_id"], **read_as}, update, upsert=True))
+        try:
+            await self.memberships.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            if not _only_duplicate_keys(exc):
+                raise
+            return {writes[e["index"]].doc["_id"] for e in exc.details["writeErrors"]}
+        return set()
 
     async def members(
         self,
