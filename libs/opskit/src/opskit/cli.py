@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaConnectionError
 from contracts.topics import SERVICES
+from pymongo.errors import PyMongoError
 
 from opskit import consumer_groups, dead_letters, outbox
 from opskit.settings import OpsSettings
@@ -174,3 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, consumer_groups.GroupActive) as exc:
         print(f"ops: {exc}", file=sys.stderr)
         return 2
+    except (KafkaConnectionError, PyMongoError) as exc:
+        print(f"ops: cannot reach the cluster the CDP_ variables name: {exc}", file=sys.stderr)
+        return 1
