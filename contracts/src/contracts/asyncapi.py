@@ -26,7 +26,7 @@ from pydantic.json_schema import models_json_schema
 
 from contracts.envelope import CONTENT_TYPE, SPEC_VERSION
 from contracts.events import Event
-from contracts.topics import CATALOGUE, DEAD_LETTER_SUFFIX, Topic
+from contracts.topics import CATALOGUE, DEAD_LETTER_SUFFIX, PhysicalTopic, Topic, physical_topics
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING = "0.5.0"
@@ -142,13 +142,25 @@ def _message(topic: Topic, model: type[Event], payload: dict[str, Any]) -> dict[
     }
 
 
-def _channel(address: str, title: str, description: str, bindings: dict[str, Any]) -> dict:
+def _channel(address: str, description: str, created: PhysicalTopic) -> dict[str, Any]:
+    """A channel with the Kafka bindings of the topic as ``devstack topics`` creates it."""
+    configuration: dict[str, Any] = {
+        "cleanup.policy": ["compact" if created.compacted else "delete"]
+    }
+    if not created.compacted:
+        configuration["retention.ms"] = created.retention_ms
     return {
         "address": address,
-        "title": title,
+        "title": created.name,
         "description": description,
         "messages": {},
-        "bindings": {"kafka": {**bindings, "bindingVersion": KAFKA_BINDING}},
+        "bindings": {
+            "kafka": {
+                "partitions": created.partitions,
+                "topicConfiguration": configuration,
+                "bindingVersion": KAFKA_BINDING,
+            }
+        },
     }
 
 
@@ -179,17 +191,10 @@ def document(prefix: str = "") -> dict[str, Any]:
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
+    created = {t.name: t for t in physical_topics()}
     for topic in CATALOGUE:
-        configuration: dict[str, Any] = {
-            "cleanup.policy": ["compact" if topic.compacted else "delete"]
-        }
-        if not topic.compacted:
-            configuration["retention.ms"] = topic.retention_ms
         channel = _channel(
-            topic.physical(prefix),
-            topic.name,
-            f"{topic.description}. Key: {topic.key}.",
-            {"partitions": topic.partitions, "topicConfiguration": configuration},
+            topic.physical(prefix), f"{topic.description}. Key: {topic.key}.", created[topic.name]
         )
         for model in topic.events:
             messages[model.TYPE] = _message(topic, model, refs[(model, "validation")])
@@ -236,9 +241,8 @@ def document(prefix: str = "") -> dict[str, Any]:
         dead_letter = topic.name + DEAD_LETTER_SUFFIX
         dlt_channel = _channel(
             prefix + dead_letter,
-            dead_letter,
             f"Records of {topic.name} its consumers could not decode or apply, with the reason.",
-            {"partitions": 1, "topicConfiguration": {"cleanup.policy": ["delete"]}},
+            created[dead_letter],
         )
         dlt_channel["messages"][DEAD_LETTER_MESSAGE] = {
             "$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"
