@@ -73,6 +73,7 @@ async def test_the_api_docs_and_ops_paths_are_not_the_consoles(dev: httpx.AsyncC
     assert (await dev.get("/health")).json()["service"] == "gateway"
     assert "swagger" in (await dev.get("/docs")).text.lower()
     assert (await dev.get("/openapi.json")).json()["info"]["title"]
+    assert (await dev.get("/asyncapi.json")).json()["asyncapi"] == "3.0.0"
     for path in ("/api/no-such-route", "/api", "/docs/nothing"):
         missing = await dev.get(path)
         assert missing.status_code == 404, path

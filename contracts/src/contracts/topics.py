@@ -27,6 +27,17 @@ from contracts.segmentation_events import SegmentationDefined, SegmentsAssigned
 
 DAY_MS = 24 * 3600 * 1000
 DEAD_LETTER_SUFFIX = ".dlt"
+# Our services: the names producers and subscriptions use (each is a package and a process).
+SERVICES = ("customer", "segmentation", "lists", "loyalty")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer group of one of our services. ``tests/contract`` checks these against the
+    groups the services' brokers actually subscribe with."""
+
+    service: str
+    group: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,11 @@ class Topic:
     consumed: bool = True
     compacted: bool = False  # keep the latest record per key for good (a definition's state)
     description: str = ""
+    # Who writes it: our services (checked against their code by ``tests/contract``) and the
+    # systems outside the platform that publish to it.
+    producers: tuple[str, ...] = ()
+    external_producers: tuple[str, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
 
     def event_model(self, ce_type: str) -> type[Event] | None:
         return next((e for e in self.events if e.TYPE == ce_type), None)
@@ -57,6 +73,8 @@ MDM_CUSTOMERS = Topic(
     events=(MdmCustomerUpserted, MdmCustomerDeactivated, MdmCustomersMerged),
     partitions=12,
     description="Creations, updates and deactivations from enterprise master-data systems",
+    external_producers=("enterprise master-data (MDM) systems",),
+    subscriptions=(Subscription("customer", "customer-mdm-ingest"),),
 )
 CUSTOMER_EVENTS = Topic(
     name="customer.events",
@@ -70,6 +88,13 @@ CUSTOMER_EVENTS = Topic(
     ),
     partitions=12,
     description="Every change of a customer record, with the record's state after it",
+    producers=("customer",),
+    subscriptions=(
+        Subscription("customer", "customer-history"),
+        Subscription("segmentation", "segmentation-customers"),
+        Subscription("lists", "lists-customers"),
+        Subscription("loyalty", "loyalty-customers"),
+    ),
 )
 LOYALTY_EVENTS = Topic(
     name="loyalty.events",
@@ -77,6 +102,8 @@ LOYALTY_EVENTS = Topic(
     events=(MemberEnrolled, CustomerMetricsChanged),
     partitions=12,
     description="Enrollment and metrics (RFM) from the loyalty service",
+    producers=("loyalty",),
+    subscriptions=(Subscription("segmentation", "segmentation-loyalty"),),
 )
 COMMERCE_PURCHASES = Topic(
     name="commerce.purchases",
@@ -84,18 +111,24 @@ COMMERCE_PURCHASES = Topic(
     events=(PurchaseMade, PurchaseReturned),
     partitions=12,
     description="Orders paid and returned, from point-of-sale and web-shop systems",
+    external_producers=("point-of-sale and web-shop systems",),
+    subscriptions=(Subscription("loyalty", "loyalty-purchases"),),
 )
 FEEDBACK_RESPONSES = Topic(
     name="feedback.responses",
     key="customer id",
     events=(FeedbackGiven,),
     description="Net-promoter survey answers from the feedback system",
+    external_producers=("the feedback system",),
+    subscriptions=(Subscription("loyalty", "loyalty-engagement"),),
 )
 CAMPAIGN_COMMUNICATIONS = Topic(
     name="campaign.communications",
     key="customer id",
     events=(CommunicationSent,),
     description="Marketing communications sent by the campaign system",
+    external_producers=("the campaign system",),
+    subscriptions=(Subscription("loyalty", "loyalty-engagement"),),
 )
 SEGMENTATION_DEFINITIONS = Topic(
     name="segmentation.definitions",
@@ -104,6 +137,8 @@ SEGMENTATION_DEFINITIONS = Topic(
     partitions=1,
     compacted=True,
     description="Each segmentation's current definition: dimensions, segments, rule version",
+    producers=("segmentation",),
+    subscriptions=(Subscription("lists", "lists-segmentations"),),
 )
 # Co-partitioned with customer.events (same key, same partition count): a consumer of both
 # with the range assignor sees one customer's records from both topics in one place.
@@ -113,6 +148,8 @@ SEGMENT_ASSIGNMENTS = Topic(
     events=(SegmentsAssigned,),
     partitions=12,
     description="A customer's segments and profile values, whenever one of them changes",
+    producers=("segmentation",),
+    subscriptions=(Subscription("lists", "lists-customers"),),
 )
 LISTS_EVENTS = Topic(
     name="lists.events",
@@ -120,6 +157,7 @@ LISTS_EVENTS = Topic(
     events=(ListMembershipChanged,),
     consumed=False,
     description="Customers entering and leaving team plans' lists, with the reasons",
+    producers=("lists",),
 )
 # Event-carried state: teams (territories, reps) and their plans, for services that scope by team.
 LISTS_TEAMS = Topic(
@@ -129,6 +167,11 @@ LISTS_TEAMS = Topic(
     partitions=1,
     compacted=True,
     description="Each team's current state: name, territory (bricks), reps",
+    producers=("lists",),
+    subscriptions=(
+        Subscription("customer", "customer-teams"),
+        Subscription("segmentation", "segmentation-teams"),
+    ),
 )
 LISTS_PLANS = Topic(
     name="lists.plans",
@@ -137,6 +180,8 @@ LISTS_PLANS = Topic(
     partitions=1,
     compacted=True,
     description="Each team plan's current state: team, segmentations, status",
+    producers=("lists",),
+    subscriptions=(Subscription("segmentation", "segmentation-teams"),),
 )
 
 CATALOGUE: tuple[Topic, ...] = (

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from contracts.asyncapi import document as asyncapi_document
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from servicekit import auth, idempotency, metrics, problems
 from servicekit import logging as cdp_logging
 from servicekit.runtime import CorrelationAndLimits
@@ -80,6 +82,21 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
             {"status": "ready" if ok else "degraded", "services": states},
             status_code=200 if ok else 503,
         )
+
+    # encoded once: it changes only with the code (and this deployment's topic prefix)
+    events_document = json.dumps(asyncapi_document(settings.topic_prefix)).encode()
+
+    @app.get(
+        "/asyncapi.json",
+        tags=["ops"],
+        summary="The AsyncAPI 3 document of every topic",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    )
+    async def events() -> Response:
+        """Every Kafka topic: its events' CloudEvents headers, key and payload schemas, who
+        publishes and which consumer groups read it (no token, like ``/openapi.json``)."""
+        return Response(events_document, media_type="application/json")
 
     metrics.install(app)
     app.openapi = _unique_operation_ids(app.openapi)  # type: ignore[method-assign]

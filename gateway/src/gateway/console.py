@@ -16,7 +16,7 @@ from servicekit.problems import Problem
 from starlette.convertors import Convertor, register_url_convertor
 
 # paths the console never answers, even when nothing else does
-RESERVED = ("api", "docs", "redoc", "openapi.json", "health", "ready")
+RESERVED = ("api", "docs", "redoc", "openapi.json", "asyncapi.json", "health", "ready")
 
 
 def _reserved(path: str) -> bool:
