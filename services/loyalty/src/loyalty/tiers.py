@@ -1,0 +1,74 @@
+"""Tiers: upgrades after purchases, reassessments, a tier set by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from servicekit.auth import Identity
+from servicekit.problems import Invalid
+
+from loyalty import domain
+from loyalty.member_views import MemberViews
+
+
+class Tiers(MemberViews):
+    async def assess_tiers(
+        self,
+        customer_ids: Sequence[str],
+        downgrade: bool,
+        members: Mapping[str, dict[str, Any]] | None = None,
+    ) -> int:
+        """Move members to the tier their tier points qualify for: up at once (after a
+        purchase), down one level at a periodic reassessment. Returns how many moved.
+        ``members``: the members as the caller read them in this batch, if it did."""
+        if members is None:
+            members = await self.store.members_by_id(customer_ids)
+        active = [
+            cid for cid in customer_ids if cid in members and members[cid]["status"] == "active"
+        ]
+        since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
+        window = await self.points.entries_since(active, since)  # one query for them all
+        moves = []
+        for cid in active:
+            member = members[cid]
+            points = domain.tier_points(window[cid], since)
+            tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
+            if tier != member["tier"]:
+                change = {
+                    "from": member["tier"],
+                    "to": tier,
+                    "at": datetime.now(UTC),
+                    "reason": "reassessment" if downgrade else "qualified",
+                    "tier_points": points,
+                    "actor": "system",
+                }
+                moves.append((cid, tier, change))
+        await self.store.set_tiers(moves)
+        return len(moves)
+
+    async def set_tier(
+        self, customer_id: str, tier: str, reason: str, identity: Identity
+    ) -> dict[str, Any]:
+        """A tier set by hand (it holds until the next reassessment or upgrade)."""
+        member = await self.member(customer_id)
+        if tier not in self.settings.tiers:
+            raise Invalid.from_errors(
+                [
+                    {
+                        "loc": ("tier",),
+                        "msg": f"tiers are {', '.join(self.settings.tiers)}",
+                        "type": "unknown_tier",
+                    }
+                ]
+            )
+        change = {
+            "from": member["tier"],
+            "to": tier,
+            "at": datetime.now(UTC),
+            "reason": reason,
+            "actor": f"user:{identity.user}",
+        }
+        await self.store.set_tier(customer_id, tier, change)
+        return await self.summary(customer_id)
