@@ -57,20 +57,31 @@ def purchase_doc(purchase: PurchaseMade, origin: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Buyers:
+    """A batch's purchasing customers: the members among them (status and tier), by id, and
+    the erased ones."""
+
+    members: Mapping[str, dict[str, Any]]
+    erased: set[str]
+
+
 class Purchases(Tiers):
     async def on_purchases(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
         """Record the batch's purchases (one batched insert) and take back returned orders; a
         purchase out of bounds or for a customer who is no member goes to the dead-letter
         topic."""
         made = [(d, d.event) for d in deliveries if isinstance(d.event, PurchaseMade)]
-        refusals = await self.refusals([purchase for _, purchase in made])
+        # the batch's members and tombstones are read once, for the refusals and the points
+        buyers = await self.buyers([purchase for _, purchase in made])
+        refusals = self.refusals_among([purchase for _, purchase in made], buyers)
         rejected = [
             Rejection(d.record, refusal.reason)
             for (d, _), refusal in zip(made, refusals, strict=True)
             if refusal is not None
         ]
         admitted = [p for (_, p), refusal in zip(made, refusals, strict=True) if refusal is None]
-        await self.record(admitted, "commerce")
+        await self.record(admitted, "commerce", buyers)
         for delivery in deliveries:
             event = delivery.event
             if isinstance(event, PurchaseReturned):
@@ -80,13 +91,22 @@ class Purchases(Tiers):
                     rejected.append(Rejection(delivery.record, exc.detail))
         return rejected
 
-    async def refusals(self, purchases: Sequence[PurchaseMade]) -> list[PurchaseRefused | None]:
-        """Why each purchase may not be recorded, or None: beyond the bounds, or for a customer
-        who is no member (one query for the batch). An erased customer's purchase is not refused
-        here: ``record`` leaves it out, as it always did."""
+    async def buyers(self, purchases: Sequence[PurchaseMade]) -> Buyers:
+        """The purchases' customers who are members (status and tier only) and who were erased:
+        two queries by id for a whole batch."""
         ids = sorted({p.customer_id for p in purchases})
-        members = await self.store.members_by_id(ids)
-        gone = await self.store.erased([cid for cid in ids if cid not in members])
+        return Buyers(await self.store.member_states(ids), await self.store.erased(ids))
+
+    async def refusals(self, purchases: Sequence[PurchaseMade]) -> list[PurchaseRefused | None]:
+        return self.refusals_among(purchases, await self.buyers(purchases))
+
+    def refusals_among(
+        self, purchases: Sequence[PurchaseMade], buyers: Buyers
+    ) -> list[PurchaseRefused | None]:
+        """Why each purchase may not be recorded, or None: beyond the bounds, or for a customer
+        who is no member. An erased customer's purchase is not refused here: ``record`` leaves
+        it out, as it always did."""
+        members, gone = buyers.members, buyers.erased
         now = datetime.now(UTC)
         found: list[PurchaseRefused | None] = []
         for purchase in purchases:
@@ -128,15 +148,23 @@ class Purchases(Tiers):
         await self.points.mark_returned(order_id, now, reason)
         return await self.purchase(order_id)
 
-    async def record(self, purchases: Sequence[PurchaseMade], origin: str) -> list[dict]:
+    async def record(
+        self, purchases: Sequence[PurchaseMade], origin: str, buyers: Buyers | None = None
+    ) -> list[dict]:
         """Record orders (a repeated order id changes nothing) and the points they earn;
-        returns the stored purchases (the first recording of each order id)."""
-        gone = await self.store.erased(sorted({p.customer_id for p in purchases}))
-        wanted = [p for p in purchases if p.customer_id not in gone]
+        returns the stored purchases (the first recording of each order id). ``buyers``: the
+        purchases' members and erased customers as the caller read them for this batch."""
+        if buyers is None:
+            buyers = await self.buyers(purchases)
+        wanted = [p for p in purchases if p.customer_id not in buyers.erased]
         stored = await self.points.record_purchases([purchase_doc(p, origin) for p in wanted])
         faults.crash_point(faults.AFTER_STORE, PURCHASE_INGEST)
-        members = await self.store.members_by_id(
-            sorted({d["customer_id"] for d in stored.values()})
+        members = dict(buyers.members)
+        # a repeated order moved by a transfer is its new owner's: read the owners not read yet
+        members.update(
+            await self.store.member_states(
+                sorted({d["customer_id"] for d in stored.values()} - set(members))
+            )
         )
         multipliers = {k.lower(): v for k, v in self.settings.category_multipliers.items()}
         entries = []

@@ -25,8 +25,14 @@ class Tiers(MemberViews):
         ``members``: the members as the caller read them in this batch, if it did."""
         if members is None:
             members = await self.store.members_by_id(customer_ids)
+        top = max(self.settings.tiers, key=lambda name: self.settings.tiers[name])
         active = [
-            cid for cid in customer_ids if cid in members and members[cid]["status"] == "active"
+            cid
+            for cid in customer_ids
+            if cid in members
+            and members[cid]["status"] == "active"
+            # after a purchase a member moves up only: at the top, there is nothing to read
+            and (downgrade or members[cid]["tier"] != top)
         ]
         since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
         window = await self.points.entries_since(active, since)  # one query for them all
