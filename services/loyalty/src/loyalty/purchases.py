@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,7 +96,10 @@ class Purchases(Tiers):
         """The purchases' customers who are members (status and tier only) and who were erased:
         two queries by id for a whole batch."""
         ids = sorted({p.customer_id for p in purchases})
-        return Buyers(await self.store.member_states(ids), await self.store.erased(ids))
+        members, erased = await asyncio.gather(
+            self.store.member_states(ids), self.store.erased(ids)
+        )
+        return Buyers(members, erased)
 
     async def refusals(self, purchases: Sequence[PurchaseMade]) -> list[PurchaseRefused | None]:
         return self.refusals_among(purchases, await self.buyers(purchases))
@@ -186,9 +190,8 @@ class Purchases(Tiers):
                 )
         # Entries are derived from the stored purchases every time, so a crash between the two
         # writes is repaired by the redelivery; their ids make the repeat a no-op.
-        await self.points.add_entries(entries)
         earners = sorted({e["customer_id"] for e in entries})
-        await self.assess_tiers(earners, downgrade=False, members=members)
+        await self.upgrade_while_adding(earners, members, entries)
         await self.referrals.purchased(earners)
         return [stored[p.order_id] for p in wanted if p.order_id in stored]
 

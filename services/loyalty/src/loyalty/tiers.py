@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,32 @@ class Tiers(MemberViews):
         ``members``: the members as the caller read them in this batch, if it did."""
         if members is None:
             members = await self.store.members_by_id(customer_ids)
+        since, assessed, windows = await self.tier_windows(customer_ids, members, downgrade)
+        return await self.move_tiers(assessed, members, windows, since, downgrade)
+
+    async def upgrade_while_adding(
+        self,
+        customer_ids: Sequence[str],
+        members: Mapping[str, dict[str, Any]],
+        entries: Sequence[dict[str, Any]],
+    ) -> None:
+        """Add ledger entries and move their members up as the points qualify them: the
+        window read goes together with the insert (one round trip less), and the entries
+        being added are laid over what it found by id (it may have seen some of them)."""
+        (since, assessed, windows), _ = await asyncio.gather(
+            self.tier_windows(customer_ids, members, downgrade=False),
+            self.points.add_entries(entries),
+        )
+        for entry in entries:
+            if entry["customer_id"] in windows:
+                windows[entry["customer_id"]][entry["_id"]] = entry
+        await self.move_tiers(assessed, members, windows, since, downgrade=False)
+
+    async def tier_windows(
+        self, customer_ids: Sequence[str], members: Mapping[str, dict[str, Any]], downgrade: bool
+    ) -> tuple[datetime, list[str], dict[str, dict[str, dict[str, Any]]]]:
+        """The window's start, the members to assess and their entries in the window, by id
+        (one query for them all)."""
         top = max(self.settings.tiers, key=lambda name: self.settings.tiers[name])
         active = [
             cid
@@ -35,11 +62,21 @@ class Tiers(MemberViews):
             and (downgrade or members[cid]["tier"] != top)
         ]
         since = datetime.now(UTC) - timedelta(days=self.settings.tier_window_days)
-        window = await self.points.entries_since(active, since)  # one query for them all
+        found = await self.points.entries_since(active, since)
+        return since, active, {cid: {e["_id"]: e for e in found[cid]} for cid in active}
+
+    async def move_tiers(
+        self,
+        customer_ids: Sequence[str],
+        members: Mapping[str, dict[str, Any]],
+        windows: Mapping[str, Mapping[str, dict[str, Any]]],
+        since: datetime,
+        downgrade: bool,
+    ) -> int:
         moves = []
-        for cid in active:
+        for cid in customer_ids:
             member = members[cid]
-            points = domain.tier_points(window[cid], since)
+            points = domain.tier_points(list(windows[cid].values()), since)
             tier = domain.assess_tier(member["tier"], points, self.settings.tiers, downgrade)
             if tier != member["tier"]:
                 change = {
