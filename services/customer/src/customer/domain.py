@@ -127,10 +127,9 @@ def _updated(
     )
 
 
-def register(
-    command: CustomerCreate, now: datetime, changed_by: str, origin: Origin = "api"
-) -> Change:
-    record = {
+def new_record(command: CustomerCreate, now: datetime) -> dict[str, Any]:
+    """A new customer's record (its event is :func:`register`'s, or an import chunk's)."""
+    return {
         **command.model_dump(mode="json", exclude_none=True),
         "_id": str(uuid.uuid4()),
         "version": 1,
@@ -138,6 +137,12 @@ def register(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def register(
+    command: CustomerCreate, now: datetime, changed_by: str, origin: Origin = "api"
+) -> Change:
+    record = new_record(command, now)
     event = CustomerRegistered(
         customer=to_customer(record),
         origin=origin,

@@ -184,53 +184,67 @@ def check(row: Row) -> Row:
     return row
 
 
-def _match_key(record: dict[str, Any]) -> tuple[str, str, str] | None:
-    keys = record.get(search.FIELD) or search.search_keys(record)
+def _name_key(keys: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(last name, first name, postcode) from a record's search keys, if it has them."""
     postcodes = keys.get("postal_codes") or []
     if not (keys.get("last_name") and postcodes):
         return None
     return keys.get("last_name", ""), keys.get("first_name", ""), postcodes[0]
 
 
+def dedupe_keys(record: Mapping[str, Any], keys: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a record (or a row's fields) is matched by, from its search keys."""
+    return {
+        "mdm_code": record.get("mdm_code"),
+        "email": keys.get("email"),
+        "sms": search.digits(record["sms"]) if record.get("sms") else None,
+        "name": _name_key(keys),
+    }
+
+
+def _row_search_keys(row: Row) -> dict[str, Any]:
+    return search.search_keys({**row.fields, "_id": None})
+
+
 class Candidates:
-    """Existing customers a chunk's rows may match, indexed by each dedupe key."""
+    """Existing customers a chunk's rows may match, indexed by each dedupe key, with the search
+    keys of each record as last added (computed once: the chunk's writes store them)."""
 
     def __init__(self) -> None:
         self.by: dict[str, dict[Any, list[dict[str, Any]]]] = {
             "mdm_code": {}, "email": {}, "sms": {}, "name": {}
         }  # fmt: skip
+        self.keys: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # id -> record, keys
+        self._indexed: dict[str, list[tuple[str, Any]]] = {}  # id -> where it is listed
 
     def add(self, record: dict[str, Any]) -> None:
         keys = record.get(search.FIELD) or search.search_keys(record)
-        values = {
-            "mdm_code": record.get("mdm_code"),
-            "email": keys.get("email"),
-            "sms": search.digits(record["sms"]) if record.get("sms") else None,
-            "name": _match_key(record),
-        }
-        for key, value in values.items():
+        self.keys[record["_id"]] = (record, keys)
+        places = self._indexed.setdefault(record["_id"], [])
+        for key, value in dedupe_keys(record, keys).items():
             if value:
                 known = self.by[key].setdefault(value, [])
                 if all(r["_id"] != record["_id"] for r in known):
                     known.append(record)
+                    places.append((key, value))
 
     def replace(self, record: dict[str, Any]) -> None:
-        for index in self.by.values():
-            for known in index.values():
-                known[:] = [r for r in known if r["_id"] != record["_id"]]
+        for key, value in self._indexed.pop(record["_id"], []):
+            known = self.by[key][value]
+            known[:] = [r for r in known if r["_id"] != record["_id"]]
         self.add(record)
 
-    def match(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
-        """The customers the row is, by the first dedupe key it has that finds any."""
-        probe = {**fields, "_id": None}
-        keys = search.search_keys(probe)
-        wanted = {
-            "mdm_code": fields.get("mdm_code"),
-            "email": keys.get("email"),
-            "sms": search.digits(fields["sms"]) if fields.get("sms") else None,
-            "name": _match_key(probe),
-        }
-        for key, value in wanted.items():
+    def search_keys(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record's search keys: as computed when it was added, if it is that record."""
+        added = self.keys.get(record["_id"])
+        if added is not None and added[0] is record:
+            return added[1]
+        return search.search_keys(record)
+
+    def match(self, probe: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The customers a row is (``probe``: its :func:`dedupe_keys`), by the first dedupe key
+        it has that finds any."""
+        for key, value in probe.items():
             if value and self.by[key].get(value):
                 return self.by[key][value]
         return []
@@ -426,11 +440,15 @@ class CustomerImport:
         self, job: Mapping[str, Any], after: Any, rows: list[Row], tally: Tally
     ) -> list[OutgoingRecord]:
         store = self.customers.store
+        # each row's dedupe keys, computed once (in a worker thread) for the query and the match
+        probes = await asyncio.to_thread(
+            lambda: {r.number: dedupe_keys(r.fields, _row_search_keys(r)) for r in rows}
+        )
         found = await store.import_candidates(
-            mdm_codes=[r.fields["mdm_code"] for r in rows if r.fields.get("mdm_code")],
-            emails=[search.normalise(r.fields["email"]) for r in rows if r.fields.get("email")],
-            phones=[search.digits(r.fields["sms"]) for r in rows if r.fields.get("sms")],
-            names=[key for r in rows if (key := _match_key({**r.fields, "_id": None}))],
+            mdm_codes=[p["mdm_code"] for p in probes.values() if p["mdm_code"]],
+            emails=[p["email"] for p in probes.values() if p["email"]],
+            phones=[p["sms"] for p in probes.values() if p["sms"]],
+            names=[p["name"] for p in probes.values() if p["name"]],
         )
         chunk = {"job": job["_id"], "after": after}
         touched: dict[str, Touched] = {}
@@ -445,19 +463,29 @@ class CustomerImport:
             for row in rows:
                 tally.rows += 1
                 try:
-                    self._row(row, candidates, touched, written_before, chunk, tally, job, now)
+                    self._row(
+                        row, probes[row.number], candidates, touched, written_before, chunk, tally,
+                        job, now,
+                    )  # fmt: skip
                 except (ValidationError, Invalid) as exc:
                     tally.reject(row.number, *_first_error(exc))
                 except Problem as exc:
                     tally.reject(row.number, exc.extensions.get("field"), exc.detail)
+            for cid, t in touched.items():
+                search_keys[cid] = candidates.search_keys(t.record)
             return {cid: self._stamp(chunk, t) for cid, t in touched.items()}
 
+        search_keys: dict[str, dict[str, Any]] = {}
         stamps = await asyncio.to_thread(decide)
         failed = await store.write_imported(
-            [{**t.record, IMPORTED: stamps[cid]} for cid, t in touched.items() if t.before is None],
+            [
+                {**t.record, IMPORTED: stamps[cid], search.FIELD: search_keys[cid]}
+                for cid, t in touched.items()
+                if t.before is None
+            ],
             [
                 (
-                    {**t.record, IMPORTED: stamps[cid]},
+                    {**t.record, IMPORTED: stamps[cid], search.FIELD: search_keys[cid]},
                     t.before["version"],
                     set(t.before) - set(t.record),
                 )
@@ -488,6 +516,7 @@ class CustomerImport:
     def _row(
         self,
         row: Row,
+        probe: Mapping[str, Any],
         candidates: Candidates,
         touched: dict[str, Touched],
         written_before: dict[str, dict[str, Any]],
@@ -496,7 +525,7 @@ class CustomerImport:
         job: Mapping[str, Any],
         now: datetime,
     ) -> None:
-        found = candidates.match(row.fields)
+        found = candidates.match(probe)
         if len(found) > 1:
             ids = ", ".join(r["_id"] for r in found[:3])
             tally.reject(row.number, None, f"matches more than one customer ({ids})")
@@ -511,13 +540,10 @@ class CustomerImport:
                 return
         changed_by = job["created_by"]
         if not found:
-            change = domain.register(
-                CustomerCreate.model_validate(row.fields), now, changed_by, origin="import"
-            )
-            touched[change.record["_id"]] = Touched(
-                None, change.record, {str(row.number): "created"}
-            )
-            candidates.add(change.record)
+            # the chunk publishes one event per customer (``_event``): none per row here
+            created = domain.new_record(CustomerCreate.model_validate(row.fields), now)
+            touched[created["_id"]] = Touched(None, created, {str(row.number): "created"})
+            candidates.add(created)
             tally.created += 1
             return
         record = found[0]

@@ -180,11 +180,12 @@ class CustomerStore:
     ) -> set[str]:
         """An import chunk's writes: new records in one insert, changed ones (record after, the
         version it was computed from, fields it removed) in one bulk, each only if the record is
-        still at that version. Returns the ids that did not land (an MDM code taken meanwhile,
-        a record changed meanwhile)."""
+        still at that version. Each record carries its search keys (the chunk computed them
+        once, as it matched rows against them). Returns the ids that did not land (an MDM code
+        taken meanwhile, a record changed meanwhile)."""
         failed: set[str] = set()
         if new:
-            docs = [{**record, search.FIELD: search.search_keys(record)} for record in new]
+            docs = list(new)
             try:
                 await self.customers.insert_many(docs, ordered=False)
             except BulkWriteError as exc:
@@ -196,7 +197,6 @@ class CustomerStore:
             ops = []
             for record, previous, removed in changed:
                 fields = without_slots({k: v for k, v in record.items() if k != "_id"})
-                fields[search.FIELD] = search.search_keys(record)
                 update: dict[str, Any] = {"$set": fields}
                 if removed:
                     update["$unset"] = dict.fromkeys(removed, "")

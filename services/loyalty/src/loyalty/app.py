@@ -8,7 +8,8 @@ from servicekit.runtime import ServiceRuntime, create_app
 
 from loyalty import api, consumers, coupons_api
 from loyalty.coupons import CouponService
-from loyalty.handlers import ENROLLMENT, LoyaltyService
+from loyalty.enrollment import ENROLLMENT
+from loyalty.handlers import LoyaltyService
 from loyalty.predicted_value import PredictedValueService
 from loyalty.referrals import ReferralService
 from loyalty.rfm import RfmScoring, RfmService

@@ -112,6 +112,13 @@ class LoyaltyStore:
         cursor = self.members.find({"_id": {"$in": list(ids)}}, HIDDEN)
         return {doc["_id"]: doc async for doc in cursor}
 
+    async def member_states(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Members by id with what a purchase needs of them: status and tier (one query)."""
+        if not ids:
+            return {}
+        cursor = self.members.find({"_id": {"$in": list(ids)}}, {"status": 1, "tier": 1})
+        return {doc["_id"]: doc async for doc in cursor}
+
     async def set_statuses(self, statuses: Sequence[tuple[str, str, int]]) -> None:
         """Follow customers' statuses (customer id, status, customer version) in one bulk
         write, ignoring events older than the last one applied."""
@@ -266,7 +273,8 @@ class PointsStore:
         found: dict[str, list[dict[str, Any]]] = {cid: [] for cid in customer_ids}
         if customer_ids:
             cursor = self.ledger.find(
-                {"customer_id": {"$in": list(customer_ids)}, "at": {"$gte": since}}
+                {"customer_id": {"$in": list(customer_ids)}, "at": {"$gte": since}},
+                {"customer_id": 1, "kind": 1, "points": 1, "at": 1},
             )
             async for entry in cursor:
                 found[entry["customer_id"]].append(entry)
