@@ -51,7 +51,9 @@ async def test_chunks_assess_the_jobs_segmentation_and_reread_customers_changed_
 
     first = await recompute.run_chunk(job, None)
     assert first is not None and first.checkpoint == "c09" and len(first.events) == 10
-    # The second page is being read ahead; c15 is edited (profile low) before its turn.
+    # The second page was read ahead (wait for that read); c15 is edited (profile low) after it.
+    assert recompute._ahead is not None
+    await recompute._ahead[1]
     await store.customers.update_one(
         {"_id": "c15"}, {"$set": {"profiles.pot.potential": "low"}, "$inc": {"revision": 1}}
     )
