@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from benchkit import Progress, publish, raw_consume, report, run_deployment
+from benchkit import (
+    Progress,
+    cpu_seconds,
+    publish,
+    raw_consume,
+    report,
+    run_deployment,
+    server_pid,
+)
 from contracts.mdm import MdmCustomerUpserted
 from customer import search
 from customer.domain import apply_mdm
@@ -125,9 +133,10 @@ async def published(bootstrap: str, topic: str) -> int:
 
 
 async def pipeline(
-    deployment: Deployment, log_dir: Path, events: int
-) -> tuple[float, float, Progress]:
-    """Events/s from the process's start, the start-up time until /ready, and its progress."""
+    deployment: Deployment, log_dir: Path, events: int, database_pid: int | None
+) -> tuple[float, float, Progress, dict[str, float]]:
+    """Events/s from the process's start, the start-up time until /ready, its progress, and the
+    CPU seconds the service and the database server spent from /ready until the end."""
     bootstrap = deployment.servers.kafka_bootstrap_servers
     out_topic = deployment.topic_prefix + "customer.events"
     ports = deployment.ports(fixed=False)
@@ -139,6 +148,9 @@ async def pipeline(
         await asyncio.to_thread(wait_ready, process, ports["customer"])
         ready = time.perf_counter() - began
         progress.begin()
+        cpu_began = {"service": cpu_seconds(process.pid)}
+        if database_pid is not None:
+            cpu_began["database"] = cpu_seconds(database_pid)
         last_report = 0.0
         while (done := await published(bootstrap, out_topic)) < events:
             progress.record(done)
@@ -150,9 +162,12 @@ async def pipeline(
             await asyncio.sleep(0.2)
         progress.record(done)
         elapsed = time.perf_counter() - began
+        cpu = {"service": cpu_seconds(process.pid) - cpu_began["service"]}
+        if database_pid is not None:
+            cpu["database"] = cpu_seconds(database_pid) - cpu_began["database"]
     finally:
         process.stop()
-    return events / elapsed, ready, progress
+    return events / elapsed, ready, progress, cpu
 
 
 async def stored(deployment: Deployment, events: int) -> int:
@@ -188,7 +203,8 @@ async def main() -> None:
         print(f"raw bulk upsert, service records, its indexes: {indexed:8.0f} /s")
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
-        rate, ready, progress = await pipeline(deployment, log_dir, args.events)
+        database_pid = server_pid(f"{tmp}/mongo/") if servers.origin == "local" else None
+        rate, ready, progress, cpu = await pipeline(deployment, log_dir, args.events, database_pid)
         count = await stored(deployment, args.events)
         report(
             "pipeline (customer service, from its start)",
@@ -202,6 +218,10 @@ async def main() -> None:
             f" ({indexed:,.0f} /s): {rate / indexed:.0%}"
         )
         print(f"  service start-up until /ready: {ready:.1f} s; customers stored: {count}")
+        print(
+            "  CPU an event from /ready to the end (its history consumer included): "
+            + ", ".join(f"{who} {1000 * s / args.events:.2f} ms" for who, s in cpu.items())
+        )
 
 
 if __name__ == "__main__":

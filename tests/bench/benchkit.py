@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 import sys
 import time
@@ -128,6 +129,26 @@ class Progress:
         first = when(tenth) - points[0][0]
         last = when(self.total) - when(self.total - tenth)
         return tenth / max(first, 1e-9), tenth / max(last, 1e-9)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU a process has used so far (Linux: /proc/<pid>/stat), which, unlike
+    a rate, hardly moves when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(marker: str) -> int | None:
+    """The process whose command line holds ``marker`` (e.g. a local server's folder)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
 
 
 def verdict(value: float, target: float) -> str:
