@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from benchkit import Progress, publish, raw_consume, report, run_deployment
+from benchkit import (
+    Progress,
+    cpu_seconds,
+    publish,
+    raw_consume,
+    report,
+    run_deployment,
+    server_pid,
+)
 from contracts.mdm import MdmCustomerUpserted
 from customer import search
 from customer.domain import apply_mdm
@@ -113,21 +121,31 @@ async def raw_bulk_upsert(mongodb_url: str, database: str, events: int, indexed:
         await client.close()
 
 
-async def published(bootstrap: str, topic: str) -> int:
-    partitions = await partitions_of(bootstrap, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
+class Published:
+    """How many records a topic holds, read by one consumer kept open for the run (a consumer
+    started and stopped at every poll cost the machine more than the count)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    async def __aenter__(self) -> Published:
+        self.partitions = await partitions_of(self.bootstrap, self.topic)
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def count(self) -> int:
+        return sum((await self.consumer.end_offsets(self.partitions)).values())
 
 
 async def pipeline(
-    deployment: Deployment, log_dir: Path, events: int
-) -> tuple[float, float, Progress]:
-    """Events/s from the process's start, the start-up time until /ready, and its progress."""
+    deployment: Deployment, log_dir: Path, events: int, database_pid: int | None
+) -> tuple[float, float, Progress, dict[str, float]]:
+    """Events/s from the process's start, the start-up time until /ready, its progress, and the
+    CPU seconds the service and the database server spent from /ready until the end."""
     bootstrap = deployment.servers.kafka_bootstrap_servers
     out_topic = deployment.topic_prefix + "customer.events"
     ports = deployment.ports(fixed=False)
@@ -139,20 +157,27 @@ async def pipeline(
         await asyncio.to_thread(wait_ready, process, ports["customer"])
         ready = time.perf_counter() - began
         progress.begin()
+        cpu_began = {"service": cpu_seconds(process.pid)}
+        if database_pid is not None:
+            cpu_began["database"] = cpu_seconds(database_pid)
         last_report = 0.0
-        while (done := await published(bootstrap, out_topic)) < events:
-            progress.record(done)
-            if not process.alive():
-                raise RuntimeError(f"the customer service died; see {process.log_path}")
-            if time.perf_counter() - last_report > 10:
-                last_report = time.perf_counter()
-                print(f"  ... {done} of {events} published", flush=True)
-            await asyncio.sleep(0.2)
+        async with Published(bootstrap, out_topic) as published:
+            while (done := await published.count()) < events:
+                progress.record(done)
+                if not process.alive():
+                    raise RuntimeError(f"the customer service died; see {process.log_path}")
+                if time.perf_counter() - last_report > 10:
+                    last_report = time.perf_counter()
+                    print(f"  ... {done} of {events} published", flush=True)
+                await asyncio.sleep(0.2)
         progress.record(done)
         elapsed = time.perf_counter() - began
+        cpu = {"service": cpu_seconds(process.pid) - cpu_began["service"]}
+        if database_pid is not None:
+            cpu["database"] = cpu_seconds(database_pid) - cpu_began["database"]
     finally:
         process.stop()
-    return events / elapsed, ready, progress
+    return events / elapsed, ready, progress, cpu
 
 
 async def stored(deployment: Deployment, events: int) -> int:
@@ -188,7 +213,8 @@ async def main() -> None:
         print(f"raw bulk upsert, service records, its indexes: {indexed:8.0f} /s")
         log_dir = args.log_dir or Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
-        rate, ready, progress = await pipeline(deployment, log_dir, args.events)
+        database_pid = server_pid(f"{tmp}/mongo/") if servers.origin == "local" else None
+        rate, ready, progress, cpu = await pipeline(deployment, log_dir, args.events, database_pid)
         count = await stored(deployment, args.events)
         report(
             "pipeline (customer service, from its start)",
@@ -202,6 +228,11 @@ async def main() -> None:
             f" ({indexed:,.0f} /s): {rate / indexed:.0%}"
         )
         print(f"  service start-up until /ready: {ready:.1f} s; customers stored: {count}")
+        print("  rate of each tenth: " + ", ".join(f"{r:,.0f}" for r in progress.every_tenth()))
+        print(
+            "  CPU an event from /ready to the end (its history consumer included): "
+            + ", ".join(f"{who} {1000 * s / args.events:.2f} ms" for who, s in cpu.items())
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 import sys
 import time
@@ -113,6 +114,11 @@ class Progress:
         steps (a batch at a time), so each step is spread over the time since the step before
         it; the first tenth is timed from ``begin`` (a service's start-up is not part of the
         cost)."""
+        rates = self.every_tenth()
+        return rates[0], rates[-1]
+
+    def every_tenth(self) -> list[float]:
+        """The rate of each tenth in turn (where a run slows down, not only whether)."""
         points = [(self.started, 0)]
         for t, c in self.samples:
             if c > points[-1][1]:
@@ -125,9 +131,28 @@ class Progress:
             return points[-1][0]
 
         tenth = self.total / 10
-        first = when(tenth) - points[0][0]
-        last = when(self.total) - when(self.total - tenth)
-        return tenth / max(first, 1e-9), tenth / max(last, 1e-9)
+        times = [points[0][0], *(when(tenth * k) for k in range(1, 11))]
+        return [tenth / max(b - a, 1e-9) for a, b in itertools.pairwise(times)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU a process has used so far (Linux: /proc/<pid>/stat), which, unlike
+    a rate, hardly moves when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(marker: str) -> int | None:
+    """The process whose command line holds ``marker`` (e.g. a local server's folder)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
 
 
 def verdict(value: float, target: float) -> str:

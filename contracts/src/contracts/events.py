@@ -37,7 +37,7 @@ class Event(BaseModel):
         return Envelope(
             type=self.TYPE,
             source=source,
-            data=self.model_dump(mode="json", exclude_none=True),
+            data=self.model_dump_json(exclude_none=True).encode(),
             subject=subject,
             dataschema=self.dataschema(),
             correlation_id=correlation_id,
@@ -47,4 +47,6 @@ class Event(BaseModel):
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> Self:
+        if isinstance(envelope.data, bytes):
+            return cls.model_validate_json(envelope.data)
         return cls.model_validate(envelope.data)

@@ -9,6 +9,7 @@ Physical names may carry a per-deployment prefix (tests use one per run).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from contracts.commerce import PurchaseMade, PurchaseReturned
 from contracts.customer_events import (
@@ -57,7 +58,11 @@ class Topic:
     subscriptions: tuple[Subscription, ...] = ()
 
     def event_model(self, ce_type: str) -> type[Event] | None:
-        return next((e for e in self.events if e.TYPE == ce_type), None)
+        return self._models.get(ce_type)
+
+    @cached_property
+    def _models(self) -> dict[str, type[Event]]:  # looked up once for every record consumed
+        return {e.TYPE: e for e in self.events}
 
     def physical(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}"

@@ -72,6 +72,10 @@ def test_decode_record_validates_each_record_on_its_own() -> None:
     )
     rejected = decode_record(MDM_CUSTOMERS, record(huge.headers(), huge.body()))
     assert isinstance(rejected, Rejection) and "version" in rejected.reason
+    # the body is parsed by the event model: what is not a JSON object is refused there
+    for body, reason in ((b"{nope", "Invalid JSON"), (b"[1]", "should be an object")):
+        rejected = decode_record(MDM_CUSTOMERS, record(good.headers(), body))
+        assert isinstance(rejected, Rejection) and reason in rejected.reason, rejected
 
 
 def test_an_if_match_past_64_bits_is_a_bad_if_match() -> None:

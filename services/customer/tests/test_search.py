@@ -139,3 +139,17 @@ def test_bad_criteria_are_rejected() -> None:
         search.build_query(CustomerSearch(cursor="not-a-cursor"))
     with pytest.raises(Invalid):
         search.build_query(CustomerSearch(phone="call me"))
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("  Ana \t POP ", "ana pop"),
+        ("Ádám  Kovács", "adam kovacs"),
+        ("Straße", "strasse"),  # casefolds to ASCII
+        ("Mănăștur", "manastur"),
+        ("ＡＢＣ", "abc"),  # fullwidth: NFKD makes it ASCII
+    ],
+)
+def test_search_keys_are_casefolded_without_accents_or_extra_spaces(text: str, key: str) -> None:
+    assert search.normalise(text) == key

@@ -70,7 +70,8 @@ BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Rejection]]]
 
 def decode_record(topic: Topic, record: ConsumerRecord) -> Delivery | Rejection:
     try:
-        envelope = decode(record.headers, record.value)
+        # the body stays bytes: the event model parses and validates it in one pass
+        envelope = decode(record.headers, record.value, parse_data=False)
     except EnvelopeError as exc:
         return Rejection(record, f"envelope: {exc}")
     model = topic.event_model(envelope.type)
@@ -80,7 +81,8 @@ def decode_record(topic: Topic, record: ConsumerRecord) -> Delivery | Rejection:
         event = model.from_envelope(envelope)
     except ValidationError as exc:
         fields = "; ".join(
-            f"{e['field']}: {e['message']}" for e in validation_errors(list(exc.errors()))
+            f"{e['field']}: {e['message']}" if e["field"] else e["message"]  # e.g. Invalid JSON
+            for e in validation_errors(list(exc.errors()))
         )
         return Rejection(record, f"invalid {envelope.type}: {fields}")
     return Delivery(record, envelope, event)

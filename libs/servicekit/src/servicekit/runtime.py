@@ -8,6 +8,7 @@ reverse order.
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -227,6 +228,12 @@ KEEP_ALIVE_SECONDS = 30
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service process; SIGTERM drains and stops it gracefully."""
     import uvicorn
+
+    # What the imports and the app's wiring left lives as long as the process: moved out of the
+    # collector's generations, each full collection no longer walks it again (about a tenth of
+    # the MDM ingest path's Python CPU went to collections that found nothing there).
+    gc.collect()
+    gc.freeze()
 
     uvicorn.run(
         app,

@@ -4,11 +4,12 @@ teams exist)."""
 
 from __future__ import annotations
 
-from contracts.topics import CUSTOMER_EVENTS, LISTS_TEAMS, MDM_CUSTOMERS
+from contracts.topics import LISTS_TEAMS, MDM_CUSTOMERS
 from servicekit.consuming import subscribe_batch
 from servicekit.runtime import ServiceRuntime
 
 from customer.handlers import CustomerService
+from customer.history import CUSTOMER_EVENTS_FOR_HISTORY
 from customer.teams import TeamReplica
 
 
@@ -26,7 +27,7 @@ def subscribe(runtime: ServiceRuntime, customers: CustomerService, teams: TeamRe
         runtime.broker,
         runtime.publisher,
         runtime.settings,
-        CUSTOMER_EVENTS,
+        CUSTOMER_EVENTS_FOR_HISTORY,  # only what a history entry keeps
         group="customer-history",
         handler=customers.record_history,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.customer_events import CustomerChanged, CustomerErased, Origin
+from contracts.customer_events import CustomerErased, Origin
 from contracts.customers import (
     Customer,
     CustomerCreate,
@@ -29,7 +29,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.problems import Conflict, Invalid, NotFound
 from servicekit.settings import ServiceSettings
 
-from customer import domain, search
+from customer import domain, history, search
 from customer.interactions import check_trait_names
 from customer.store import (
     CustomerStore,
@@ -244,30 +244,21 @@ class CustomerService:
         return await self.store.history_of(customer_id, limit, before_version)
 
     async def record_history(self, deliveries: Sequence[Delivery]) -> list[Rejection]:
-        """Consumer of our own customer.events: one history entry per change event."""
+        """Consumer of our own customer.events (read as ``history.CUSTOMER_EVENTS_FOR_HISTORY``):
+        one history entry per change event."""
         erased_now = {
             d.event.customer_id for d in deliveries if isinstance(d.event, CustomerErased)
         }
-        changed = [d for d in deliveries if isinstance(d.event, CustomerChanged)]
-        gone = await self.store.erased(customer_ids={d.event.customer.id for d in changed})  # type: ignore[attr-defined]
-        entries = []
-        for delivery in changed:
-            event = delivery.event
-            assert isinstance(event, CustomerChanged)
-            if event.customer.id in gone or event.customer.id in erased_now:
-                continue  # erased: a replay must not bring its history back
-            entries.append(
-                {
-                    "_id": delivery.envelope.id,
-                    "customer_id": event.customer.id,
-                    "version": event.customer.version,
-                    "at": event.customer.updated_at,
-                    "event": delivery.envelope.type.rsplit(".", 1)[-1],
-                    "origin": event.origin,
-                    "changed_by": event.changed_by,
-                    "changes": [c.model_dump(mode="json") for c in event.changes],
-                }
-            )
+        changed = [
+            (d.envelope, d.event) for d in deliveries if isinstance(d.event, history.ChangeRead)
+        ]
+        gone = await self.store.erased(customer_ids={event.customer.id for _, event in changed})
+        entries = [
+            event.entry(envelope.id, envelope.type.rsplit(".", 1)[-1])
+            for envelope, event in changed
+            # erased: a replay must not bring its history back
+            if event.customer.id not in gone and event.customer.id not in erased_now
+        ]
         await self.store.record_history(entries)
         if erased_now:
             await self.store.forget_history(erased_now)

@@ -91,9 +91,11 @@ _WORD = re.compile(r"[\w@.+-]+")
 
 def normalise(text: str) -> str:
     """Casefolded, accents stripped, inner whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.split())
+    folded = text.casefold()
+    if not folded.isascii():  # ASCII has nothing to decompose: most values skip the walk
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(folded.split())
 
 
 def digits(text: str) -> str:

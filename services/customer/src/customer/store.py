@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from bson import Binary
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit import consumer_slot
@@ -106,23 +106,31 @@ class CustomerStore:
     async def write_changes(
         self, changes: Sequence[RecordWrite], slot: ConsumerSlot | None = None
     ) -> set[int]:
-        """Write the changes as one bulk of conditional upserts.
+        """Write the changes as one bulk: new records inserted, changed ones as conditional upserts.
 
         Each write applies only if the stored version is still the one the change was computed
         from (or the record is still absent). A record erased meanwhile is a tombstone under the
-        same id (and MDM code), so the upsert's insert fails as a lost race instead of writing
-        the record back. Its events go to the record's outbox, or, for a
+        same id (and MDM code), so the insert (or the upsert's insert) fails as a lost race
+        instead of writing the record back. Its events go to the record's outbox, or, for a
         consumer path's write (``slot`` and the write's ``slot``), to that path's slot, which
         the write replaces. No write sets or unsets another path's slot. Returns the indexes of
-        the writes that lost the race (duplicate key on the upsert): the caller recomputes those.
+        the writes that lost the race (a duplicate key): the caller recomputes those.
         """
-        ops = []
+        ops: list[InsertOne[dict[str, Any]] | UpdateOne] = []
         for record, previous, entries, removed, slot_write in changes:
-            condition: dict[str, Any] = (
-                {"version": previous} if previous is not None else {"version": {"$exists": False}}
-            )
             fields = without_slots({k: v for k, v in record.items() if k != "_id"})
             fields[search.FIELD] = search.search_keys(record)
+            if previous is None:
+                # A new record is inserted (cheaper than an upsert that finds nothing); one
+                # created or erased meanwhile holds its id or MDM code: a duplicate key, as for
+                # a conditional upsert.
+                document = {"_id": record["_id"], **fields}
+                if slot is not None and slot_write is not None:
+                    document[consumer_slot.FIELD] = {slot.path: slot.content(slot_write)}
+                elif entries:
+                    document[OUTBOX] = list(entries)
+                ops.append(InsertOne(document))
+                continue
             update: dict[str, Any] = {"$set": fields}
             if unset := without_slots(dict.fromkeys(removed, "")):
                 update["$unset"] = unset
@@ -130,7 +138,9 @@ class CustomerStore:
                 fields[slot.field] = slot.content(slot_write)
             elif entries:
                 update["$push"] = {OUTBOX: {"$each": entries}}
-            ops.append(UpdateOne({"_id": record["_id"], **condition}, update, upsert=True))
+            # upsert: a record changed or erased meanwhile no longer matches, and the insert
+            # this makes instead fails on its id: a lost race, not a silent no-op
+            ops.append(UpdateOne({"_id": record["_id"], "version": previous}, update, upsert=True))
         if not ops:
             return set()
         try:
