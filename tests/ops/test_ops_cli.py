@@ -169,7 +169,7 @@ async def test_dead_letters_are_listed_with_their_reasons_and_re_driven(
     letters = await dead_letters.read(ops, ["commerce.purchases"])
     assert len(letters) == 3
     reasons = {d.key: d.reason for d in letters}
-    assert reasons[b"c-2"].startswith("envelope: body is not JSON")
+    assert reasons[b"c-2"].startswith("invalid cdp.commerce.PurchaseMade: Invalid JSON")
     assert "unknown event type 'cdp.commerce.Refunded'" in reasons[b"c-3"]
     assert reasons[b"c-1"] == "customer c-1 is no loyalty member"
     assert {d.original_topic for d in letters} == {topic}
