@@ -12,14 +12,18 @@ from servicekit.auth import Identity
 from servicekit.problems import Problem
 
 ANA = Identity("ana", "admin", token="t")
-URLS = {"customer": "http://customer", "segmentation": "http://segmentation"}
+URLS = {
+    "customer": "http://customer",
+    "segmentation": "http://segmentation",
+    "loyalty": "http://loyalty",
+}
 
 
-def not_known(customer_id: str) -> httpx.Response:
+def not_known(customer_id: str, code: str = "customer-not-found") -> httpx.Response:
     return httpx.Response(
         404,
         json={
-            "type": "https://cdp.example/problems/customer-not-found",
+            "type": f"https://cdp.example/problems/{code}",
             "title": "Not found",
             "status": 404,
             "detail": f"customer {customer_id} is not known to segmentation",
@@ -42,6 +46,8 @@ class Services:
             return httpx.Response(200 if customer_id == "c1" else 404, json={})
         if customer_id == "c1" and len(self.calls) > self.learns_after:
             return httpx.Response(200, json={"saved": True})
+        if request.url.host == "loyalty":  # not enrolled yet
+            return not_known(customer_id, "member-not-found")
         return not_known(customer_id)
 
 
@@ -90,3 +96,10 @@ async def test_without_catch_up_the_404_comes_back_as_it_is() -> None:
         "segmentation", "GET", "/profiles/c1", ANA, catch_up=False
     )
     assert answer.status_code == 404 and services.calls == ["segmentation GET /profiles/c1"]
+
+
+async def test_a_member_not_enrolled_yet_is_waited_for_too() -> None:
+    services = Services(learns_after=2)
+    answer = await upstreams(services).call("loyalty", "GET", "/members/c1", ANA)
+    assert answer.status_code == 200
+    assert services.calls[:2] == ["loyalty GET /members/c1", "customer GET /customers/c1"]

@@ -97,11 +97,12 @@ def not_yet_known(service: str, customer_id: str, retry_after: int) -> Problem:
     return problem
 
 
-# Services that learn of customers from the customer service's events. A customer created a
-# moment ago can be unknown to them yet: their "customer-not-found" is answered again after these
-# pauses (the request had no effect), and then, if the customer service knows the customer, with
-# a 503 and Retry-After rather than a 404 that says it does not exist.
-REPLICAS = frozenset({"segmentation", "lists"})
+# Services that learn of customers from the customer service's events (loyalty enrolls each
+# one). A customer created a moment ago can be unknown to them yet: their "not found" is asked
+# again after these pauses (the request had no effect), and then, if the customer service knows
+# the customer, answered with a 503 and Retry-After rather than a 404 saying it does not exist.
+REPLICAS = frozenset({"segmentation", "lists", "loyalty"})
+UNKNOWN_CUSTOMER = ("customer-not-found", "member-not-found")  # loyalty enrolls every customer
 CATCH_UP_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
@@ -114,7 +115,7 @@ def _unknown_customer(service: str, response: httpx.Response) -> str | None:
     except ValueError:
         return None
     code = str(body.get("type", "")).rsplit("/", 1)[-1] if isinstance(body, dict) else ""
-    customer_id = body.get("customer_id") if code == "customer-not-found" else None
+    customer_id = body.get("customer_id") if code in UNKNOWN_CUSTOMER else None
     return customer_id if isinstance(customer_id, str) else None
 
 

@@ -81,7 +81,9 @@ class CouponService:
         member = await self.members.get_member(customer_id)
         if member is None:
             raise NotFound(
-                f"customer {customer_id} is not a loyalty member", code="member-not-found"
+                f"customer {customer_id} is not a loyalty member",
+                code="member-not-found",
+                customer_id=customer_id,
             )
         if member["status"] != "active":
             raise Conflict(f"customer {customer_id} has left the program", code="member-inactive")

@@ -38,7 +38,12 @@ class PurchaseRefused:
 
     def problem(self) -> Problem:
         if self.not_a_member:
-            return NotFound(self.reason, code="member-not-found", field="customer_id")
+            return NotFound(
+                self.reason,
+                code="member-not-found",
+                field="customer_id",
+                customer_id=self.not_a_member,
+            )
         return Invalid.from_errors(
             [{"loc": b.field, "msg": b.message, "type": b.type} for b in self.out_of_bounds]
         )

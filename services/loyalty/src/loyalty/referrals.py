@@ -31,7 +31,9 @@ class ReferralService:
         member = await self.members.get_member(customer_id)
         if member is None:
             raise NotFound(
-                f"customer {customer_id} is not a loyalty member", code="member-not-found"
+                f"customer {customer_id} is not a loyalty member",
+                code="member-not-found",
+                customer_id=customer_id,
             )
         return member
 
