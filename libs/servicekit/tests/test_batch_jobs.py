@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 from servicekit.batch_jobs import COLLECTION, BatchJobRunner, Chunk
 from servicekit.messaging import OutgoingRecord
@@ -62,7 +63,16 @@ async def items(mongo_db, count: int):
     return collection
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_a_job_runs_its_chunks_from_start_to_end_and_records_each(mongo_db) -> None:
+    metrics_before = (
+        sample("cdp_job_chunks_total", kind="numbering"),
+        sample("cdp_job_items_total", kind="numbering", counter="processed"),
+        sample("cdp_jobs_ended_total", kind="numbering", state="done"),
+    )
     kind = Numbering(await items(mongo_db, 25))
     publisher = RecordingPublisher()
     runner = BatchJobRunner(mongo_db[COLLECTION], publisher)  # type: ignore[arg-type]
@@ -77,6 +87,11 @@ async def test_a_job_runs_its_chunks_from_start_to_end_and_records_each(mongo_db
     assert kind.calls == [None, "d09", "d19", "d24"]
     assert [r.key for r in publisher.published] == [f"d{i:02d}".encode() for i in range(25)]
     assert kind.finished == [job["_id"]]
+    assert (
+        sample("cdp_job_chunks_total", kind="numbering"),
+        sample("cdp_job_items_total", kind="numbering", counter="processed"),
+        sample("cdp_jobs_ended_total", kind="numbering", state="done"),
+    ) == (metrics_before[0] + 3, metrics_before[1] + 25, metrics_before[2] + 1)
 
 
 async def test_a_running_job_resumes_from_its_checkpoint(mongo_db) -> None:

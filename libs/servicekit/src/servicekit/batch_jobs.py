@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from servicekit import faults, outages
+from servicekit import faults, metrics, outages
 from servicekit.logging import get_logger
 from servicekit.messaging import OutgoingRecord, Publisher
 
@@ -290,8 +290,12 @@ class BatchJobRunner:
                     log.info("batch job superseded or taken over", job=job["_id"])
                     return
                 job = recorded
+                metrics.JOB_CHUNKS.labels(job["kind"]).inc()
+                for counter, count in chunk.counts.items():
+                    metrics.JOB_ITEMS.labels(job["kind"], counter).inc(count)
             await kind.finish(job)
             await self._set(job["_id"], state=DONE, finished_at=datetime.now(UTC))
+            metrics.JOBS_ENDED.labels(job["kind"], DONE).inc()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -301,6 +305,7 @@ class BatchJobRunner:
                 return
             log.exception("batch job failed", job=job["_id"], kind=job["kind"])
             await self._set(job["_id"], state=FAILED, error=repr(exc))
+            metrics.JOBS_ENDED.labels(job["kind"], FAILED).inc()
 
     async def _checkpoint(self, job_id: str, after: Any, chunk: Chunk) -> dict[str, Any] | None:
         """Record the chunk: the new checkpoint, counters and fields, and renew the lease, if

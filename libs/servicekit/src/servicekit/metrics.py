@@ -1,6 +1,7 @@
 """The process's Prometheus metrics (prometheus-client), served at ``/metrics``: HTTP requests by
 route and status with their latency, consumed batches (size, time, outcome), records published
-and dead-lettered per topic, documents awaiting the outbox relay, database commands' latency.
+and dead-lettered per topic, documents awaiting the outbox relay, database commands' latency,
+batch jobs' progress.
 The metric objects live in prometheus-client's default registry, once per process; Prometheus
 adds the service and pod as the scrape target's labels."""
 
@@ -62,6 +63,15 @@ DB_COMMAND_SECONDS = Histogram(
     ["command", "outcome"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
+JOB_CHUNKS = Counter(
+    "cdp_job_chunks", "Chunks batch jobs wrote, published and checkpointed, per kind", ["kind"]
+)
+JOB_ITEMS = Counter(
+    "cdp_job_items",
+    "What batch jobs' chunks counted (processed, changed, ...), per kind and counter",
+    ["kind", "counter"],
+)
+JOBS_ENDED = Counter("cdp_jobs_ended", "Batch jobs ended, per kind and state", ["kind", "state"])
 UNMATCHED_ROUTE = "unmatched"  # a path no route serves: one label, not one per path
 
 
