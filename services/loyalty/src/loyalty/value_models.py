@@ -46,13 +46,32 @@ def _fit(
 
 
 @dataclass(frozen=True)
-class BgNbd:
+class PurchaseModel:
+    """What BG/NBD and MBG/NBD share: the purchase rate's Gamma (r, alpha), the drop-out
+    probability's Beta (a, b), and a member's probability alive from their odds of having
+    dropped out; each model says how it fits, its odds and its expected purchases."""
+
     r: float
     alpha: float
     a: float
     b: float
     converged: bool = True
 
+    def _odds_dead(self, x: Floats, t_x: Floats, T: Floats) -> Floats:
+        raise NotImplementedError
+
+    def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
+        """The purchases each member is expected to make in the next ``t`` weeks."""
+        raise NotImplementedError
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
+        """The probability that each member still buys."""
+        x, t_x, T = _arrays(x, t_x, T)
+        return 1 / (1 + self._odds_dead(x, t_x, T))
+
+
+@dataclass(frozen=True)
+class BgNbd(PurchaseModel):
     @classmethod
     def fit(cls, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
         x, t_x, T = _arrays(x, t_x, T)
@@ -86,13 +105,7 @@ class BgNbd:
         )
         return odds
 
-    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
-        """The probability that each member still buys."""
-        x, t_x, T = _arrays(x, t_x, T)
-        return 1 / (1 + self._odds_dead(x, t_x, T))
-
     def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
-        """The purchases each member is expected to make in the next ``t`` weeks."""
         x, t_x, T = _arrays(x, t_x, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         ahead = (alpha + T) / (alpha + T + t)
@@ -102,16 +115,10 @@ class BgNbd:
 
 
 @dataclass(frozen=True)
-class MbgNbd:
+class MbgNbd(PurchaseModel):
     """The modified BG/NBD (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008): as BG/NBD,
     but a member may also drop out at the first purchase, so one who never came back has a
     probability alive below 1 that falls as time passes (BG/NBD holds it at 1)."""
-
-    r: float
-    alpha: float
-    a: float
-    b: float
-    converged: bool = True
 
     @classmethod
     def fit(cls, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> MbgNbd:
@@ -132,10 +139,6 @@ class MbgNbd:
         """a / (b + x) * ((alpha + T) / (alpha + t_x))^(r + x), for every x (0 too)."""
         return self.a / (self.b + x) * ((self.alpha + T) / (self.alpha + t_x)) ** (self.r + x)
 
-    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
-        x, t_x, T = _arrays(x, t_x, T)
-        return 1 / (1 + self._odds_dead(x, t_x, T))
-
     def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
         x, t_x, T = _arrays(x, t_x, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -145,7 +148,6 @@ class MbgNbd:
         return buying / (1 + self._odds_dead(x, t_x, T))
 
 
-PurchaseModel = BgNbd | MbgNbd
 MODELS: dict[str, type[BgNbd] | type[MbgNbd]] = {"bg-nbd": BgNbd, "mbg-nbd": MbgNbd}
 
 
