@@ -48,6 +48,7 @@ def run_schemathesis(
     max_time_seconds: int | None = None,
     seed: int = 13,
     workers: int = 1,  # 2 trips a thread-safety bug in hypothesis (a "Runtime Error")
+    phases: str = "examples,coverage,fuzzing,stateful",
 ) -> FuzzResult:
     report = workdir / "report.json"
     command = [
@@ -57,6 +58,7 @@ def run_schemathesis(
         "--seed", str(seed),
         "--workers", str(workers),
         "--no-shrink",
+        "--phases", phases,
         "--request-timeout", "20",
         "--suppress-health-check", "all",
         "--report", "json", "--report-json-path", str(report),
